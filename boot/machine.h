@@ -1,0 +1,99 @@
+/*
+ * boot/machine.h - the one public header of boot/: machine boards, kernel
+ * loaders and firmware tables.
+ *
+ * Owns: struct machine (RAM, bus, vCPUs, devices of one board), the board
+ * builders (-M pc today; microvm and virt later), the Linux x86 boot protocol
+ * loader (Documentation/arch/x86/boot.rst), the PVH ELF loader, the e820 map
+ * and the ACPI tables we build ourselves (no BIOS).
+ */
+#ifndef QTEMU_BOOT_MACHINE_H
+#define QTEMU_BOOT_MACHINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cpu/vcpu.h"
+#include "devices/bus.h"
+#include "mmu/mmu.h"
+
+#define MACHINE_MAX_CPUS 8
+
+/** Options the frontend parsed, as the board needs them. */
+struct machine_config {
+    const char *machine;        /* "pc" */
+    enum x86_cpu_model cpu_model;
+    int smp;                    /* number of vCPUs */
+    uint64_t ram_bytes;
+    const char *kernel_path;
+    const char *initrd_path;    /* or NULL */
+    const char *cmdline;        /* "" if none */
+    const char *mem_path;       /* memory-backend-file, or NULL */
+    struct chardev *serial;     /* COM1 backend, or NULL for none */
+    bool debug_exit;            /* -device isa-debug-exit */
+    uint16_t debug_exit_iobase;
+    uint8_t debug_exit_iosize;
+};
+
+/** A built machine. */
+struct machine {
+    struct machine_config cfg;
+    struct guest_mem mem;
+    struct bus bus;
+    struct vcpu *cpus[MACHINE_MAX_CPUS];
+    int ncpus;
+    void *board;                /* board-private device set */
+};
+
+/**
+ * Build the board named in @cfg->machine, load the kernel (and initrd) and
+ * set the vCPUs' entry state. On failure returns -1 and writes one line
+ * (without "qtemu: ") to @err (at most @err_len bytes) naming the problem:
+ * missing/empty/truncated kernel, wrong architecture, RAM too small, ...
+ */
+int machine_create(struct machine *m, const struct machine_config *cfg, char *err, size_t err_len);
+
+/** Reset the machine: devices to power-on state, reload the kernel, vCPUs to entry state. */
+int machine_reset(struct machine *m, char *err, size_t err_len);
+
+/** Free everything. */
+void machine_destroy(struct machine *m);
+
+/* ---------------------------------------------------------------- loaders (bzimage.c, pvh.c) */
+
+/** Where a loader put things, for the board to set the entry state. */
+struct boot_info {
+    bool long_mode_entry;       /* bzImage 64-bit entry; else 32-bit (PVH) */
+    uint64_t entry_gpa;
+    uint64_t boot_params_gpa;   /* zero page (bzImage) or hvm_start_info (PVH) */
+};
+
+/** One e820 entry (boot_params.e820_table, boot.rst / ACPI "Address Range Types"). */
+struct e820_entry {
+    uint64_t addr;
+    uint64_t size;
+    uint32_t type;              /* 1 RAM, 2 reserved, 3 ACPI, 4 NVS */
+} __attribute__((packed));
+
+#define E820_RAM      1
+#define E820_RESERVED 2
+#define E820_ACPI     3
+
+/**
+ * Load a bzImage (boot protocol >= 2.06 with XLF_KERNEL_64) or an ELF vmlinux
+ * with a PVH note from @kernel into @mem, with @initrd and @cmdline, building
+ * boot_params (zero page) with @e820. Returns 0, or -1 with one line in @err.
+ */
+int x86_load_kernel(struct guest_mem *mem, const uint8_t *kernel, size_t kernel_len,
+                    const uint8_t *initrd, size_t initrd_len, const char *cmdline,
+                    const struct e820_entry *e820, int e820_count, uint64_t rsdp_gpa,
+                    struct boot_info *out, char *err, size_t err_len);
+
+/**
+ * Build ACPI tables (RSDP, XSDT, FADT, DSDT with \_S5, MADT for @ncpus, HPET)
+ * in guest RAM at @base_gpa (below 1 MiB region or the reserved area).
+ * Returns the RSDP's gpa, or 0 on failure.
+ */
+uint64_t acpi_build_tables(struct guest_mem *mem, uint64_t base_gpa, uint64_t size_bytes, int ncpus);
+
+#endif

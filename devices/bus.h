@@ -1,0 +1,248 @@
+/*
+ * devices/bus.h - the one public header of devices/: where CPUs and devices meet.
+ *
+ * Owns:
+ *  - the I/O dispatch for port I/O and MMIO (one mechanism for both, STYLE 9):
+ *    a region is {base, size, ops, opaque}; regions never overlap (adding an
+ *    overlapping one fails); lookup is a binary search over a sorted table;
+ *    accesses wider than the region accepts are split, narrower ones widened;
+ *  - IRQ lines: {set_level(opaque, line, level)}; controllers own routing;
+ *  - the CPU's interrupt port (struct intc_port): how a CPU core takes a
+ *    vector from its interrupt controller (the INTA cycle) without including
+ *    a device header, and how a device asserts the CPU's INTR/NMI/INIT pins;
+ *  - machine requests from devices (reset, power off, debug exit);
+ *  - the constructors of every device model, so boards can wire them.
+ *
+ * A device never includes a CPU header; a CPU core never includes a device
+ * model. Neither knows which CPU backend runs (interpreter, JIT or KVM).
+ */
+#ifndef QTEMU_DEVICES_BUS_H
+#define QTEMU_DEVICES_BUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/clock.h"
+
+/* ---------------------------------------------------------------- dispatch */
+
+/**
+ * Region callbacks. @offset is relative to the region base, @size_bytes is
+ * 1, 2, 4 or 8 and never more than max_access (the bus splits wider ones).
+ * Reads return the value zero-extended. Neither may fail: an unimplemented
+ * register reads as 0 / ignores writes and logs LOG_UNIMP / LOG_GUEST_ERRORS.
+ */
+struct io_ops {
+    uint64_t (*read)(void *opaque, uint64_t offset, unsigned size_bytes);
+    void (*write)(void *opaque, uint64_t offset, uint64_t value, unsigned size_bytes);
+    uint8_t min_access;   /* bytes; 0 means 1 */
+    uint8_t max_access;   /* bytes; 0 means 8 */
+};
+
+/** One mapped region of a port-I/O or MMIO space. */
+struct io_region {
+    uint64_t base;
+    uint64_t size_bytes;
+    const struct io_ops *ops;
+    void *opaque;
+    const char *name;     /* for -d ioport and the debugger */
+};
+
+/** A sorted, non-overlapping table of regions: one for PIO, one for MMIO. */
+struct io_space {
+    struct io_region *regions;
+    size_t count, capacity;
+    const char *name;     /* "ioport" or "mmio" */
+};
+
+/** Machine requests a device can make; the main loop acts on them. */
+enum machine_request {
+    MACHINE_REQ_NONE = 0,
+    MACHINE_REQ_RESET,        /* 0xCF9, i8042 pulse, triple fault */
+    MACHINE_REQ_POWEROFF,     /* ACPI S5: exit status 0 */
+    MACHINE_REQ_EXIT,         /* isa-debug-exit: exit status given */
+};
+
+/** The bus: both address spaces plus the machine-request channel. */
+struct bus {
+    struct io_space pio;
+    struct io_space mmio;
+    enum machine_request request;   /* set by devices, cleared by the main loop */
+    int exit_status;                /* for MACHINE_REQ_EXIT */
+    void (*kick)(void *opaque);     /* make running vCPUs return to the main loop */
+    void *kick_opaque;
+};
+
+/** Initialise an empty bus. */
+void bus_init(struct bus *bus);
+
+/** Free the region tables. */
+void bus_destroy(struct bus *bus);
+
+/**
+ * Map a region into @space. Returns 0, or -EEXIST if it overlaps an existing
+ * region, -EINVAL for a zero size or wrap-around.
+ */
+int io_space_add(struct io_space *space, const struct io_region *region);
+
+/** Remove the region starting at @base (PCI BAR moves). Returns 0 or -ENOENT. */
+int io_space_remove(struct io_space *space, uint64_t base);
+
+/** The region containing @addr, or NULL. */
+const struct io_region *io_space_find(const struct io_space *space, uint64_t addr);
+
+/**
+ * Dispatch a read of @size_bytes at @addr. Unmapped addresses read as all-ones
+ * (as an open PC bus does) and are logged under LOG_IOPORT. Returns the value.
+ */
+uint64_t io_space_read(struct io_space *space, uint64_t addr, unsigned size_bytes);
+
+/** Dispatch a write; unmapped addresses are ignored and logged. */
+void io_space_write(struct io_space *space, uint64_t addr, uint64_t value, unsigned size_bytes);
+
+/** Ask the main loop to reset / power off / exit with @status. Kicks the vCPUs. */
+void bus_request(struct bus *bus, enum machine_request req, int status);
+
+/* ---------------------------------------------------------------- IRQs */
+
+/** An IRQ line: the source calls set_level; the sink (a controller) routes it. */
+struct irq_line {
+    void (*set_level)(void *opaque, int line, int level);
+    void *opaque;
+    int line;
+};
+
+/** Drive @irq to @level (0/1). A line with no sink is ignored. */
+static inline void irq_set(const struct irq_line *irq, int level)
+{
+    if (irq && irq->set_level)
+        irq->set_level(irq->opaque, irq->line, level);
+}
+
+/** Pulse @irq: raise then lower (edge-triggered sources). */
+static inline void irq_pulse(const struct irq_line *irq)
+{
+    irq_set(irq, 1);
+    irq_set(irq, 0);
+}
+
+/* ---------------------------------------------------------------- CPU port */
+
+/** Pins of a CPU core that interrupt controllers drive (struct irq_line.line). */
+enum cpu_pin {
+    CPU_PIN_INTR = 0,   /* maskable interrupt request (level) */
+    CPU_PIN_NMI  = 1,   /* NMI (edge: set_level(1) latches one NMI) */
+    CPU_PIN_INIT = 2,   /* INIT IPI (edge) */
+    CPU_PIN_SIPI = 3,   /* start-up IPI; level carries the vector page (0..255) */
+    CPU_PIN_SMI  = 4,
+};
+
+/**
+ * What a CPU core calls on its interrupt controller (x86: the local APIC with
+ * the 8259 behind its LINT0). Installed by the board into the vCPU.
+ *  - inta: interrupt acknowledge; returns the vector to deliver (0..255), or
+ *    -1 if the request went away (spurious). Called only when INTR is
+ *    asserted and the CPU accepts interrupts (IF=1, no STI/MOV SS shadow).
+ *  - tpr_read/tpr_write: CR8 <-> APIC TPR (CR8 = TPR[7:4]), SDM Vol. 3A 10.8.6.
+ *  - msr_read/msr_write: the MSRs the controller owns (IA32_APIC_BASE,
+ *    IA32_TSC_DEADLINE, x2APIC range); return false if not owned (-> #GP).
+ *  - eoi_broadcast etc. stay private to the controller.
+ */
+struct intc_port {
+    void *opaque;
+    int (*inta)(void *opaque);
+    uint8_t (*tpr_read)(void *opaque);
+    void (*tpr_write)(void *opaque, uint8_t cr8);
+    bool (*msr_read)(void *opaque, uint32_t msr, uint64_t *value);
+    bool (*msr_write)(void *opaque, uint32_t msr, uint64_t value);
+};
+
+/* ---------------------------------------------------------------- chardev */
+
+/**
+ * A character backend (stdio, file, none) as the frontend provides it.
+ * Devices write bytes out and are told when input is available.
+ *  - write: send bytes to the host (never blocks the guest for long).
+ *  - set_receive: the device registers a callback; the frontend calls
+ *    can_receive() then receive() from the main loop when host input arrives.
+ */
+struct chardev {
+    void (*write)(struct chardev *chr, const uint8_t *buf, size_t len);
+    void *opaque;                                     /* device side */
+    int (*can_receive)(void *opaque);                 /* bytes the device accepts now */
+    void (*receive)(void *opaque, const uint8_t *buf, size_t len);
+};
+
+/* ---------------------------------------------------------------- devices */
+
+struct guest_mem;
+
+/** 16550A UART (TI PC16550D datasheet): 8 registers at @iobase, IRQ on @irq. */
+struct uart16550;
+struct uart16550 *uart16550_create(struct bus *bus, uint16_t iobase,
+                                   struct irq_line irq, struct chardev *chr);
+
+/**
+ * 8259A PIC pair (master 0x20/0x21, slave 0xA0/0xA1, ELCR 0x4D0/0x4D1).
+ * Returns the input lines 0..15 through i8259_irq(); its INTR output drives
+ * @intr_out (normally the LAPIC's LINT0). i8259_inta() is the INTA cycle.
+ */
+struct i8259;
+struct i8259 *i8259_create(struct bus *bus, struct irq_line intr_out);
+struct irq_line i8259_irq(struct i8259 *pic, int line);
+int i8259_inta(struct i8259 *pic);
+
+/** 8254 PIT at 0x40-0x43 plus port 0x61 (speaker/gate 2); channel 0 drives @irq0. */
+struct i8254;
+struct i8254 *i8254_create(struct bus *bus, struct irq_line irq0);
+
+/** MC146818 RTC + CMOS at 0x70/0x71, host time, IRQ 8. @ram_bytes fills CMOS size fields. */
+struct mc146818;
+struct mc146818 *mc146818_create(struct bus *bus, struct irq_line irq8, uint64_t ram_bytes);
+
+/** i8042 keyboard controller at 0x60/0x64: enough for Linux's probe; reset pulse. */
+struct i8042;
+struct i8042 *i8042_create(struct bus *bus, struct irq_line irq1, struct irq_line irq12);
+
+/** isa-debug-exit: a write of V to @iobase exits qtemu with (V << 1) | 1. */
+int isa_debug_exit_create(struct bus *bus, uint16_t iobase, uint8_t iosize);
+
+/** Reset control register 0xCF9 and the port-0x92 fast A20/reset. */
+int pc_reset_ctrl_create(struct bus *bus);
+
+/**
+ * Local APIC (SDM Vol. 3A ch. 10) for the CPU with @apic_id, MMIO at
+ * 0xFEE00000 (moved by IA32_APIC_BASE). @cpu_pins drives the CPU's INTR/NMI/
+ * INIT/SIPI pins. lapic_port() is the intc_port the CPU core uses. LINT0/1
+ * inputs are lapic_lint(apic, 0/1); the 8259 feeds LINT0 (ExtINT).
+ */
+struct lapic;
+struct lapic *lapic_create(struct bus *bus, uint32_t apic_id, struct irq_line cpu_pins,
+                           struct i8259 *pic);
+struct intc_port lapic_port(struct lapic *apic);
+struct irq_line lapic_lint(struct lapic *apic, int lint);
+/** Deliver a message (IOAPIC redirection / MSI) to @apic. Fixed/NMI/ExtINT/INIT/SIPI. */
+void lapic_deliver(struct lapic *apic, uint8_t vector, uint8_t delivery_mode, bool level_trigger);
+/** Register the APICs of all CPUs so IPIs and IOAPIC messages find them. */
+void lapic_set_cluster(struct lapic **apics, int count);
+
+/** 82093AA IOAPIC at @base_gpa (0xFEC00000), 24 pins. Pins via ioapic_irq(). */
+struct ioapic;
+struct ioapic *ioapic_create(struct bus *bus, uint64_t base_gpa);
+struct irq_line ioapic_irq(struct ioapic *io, int pin);
+
+/** HPET (IA-PC HPET spec 1.0a) at @base_gpa, 3 comparators, legacy replacement routing. */
+struct hpet;
+struct hpet *hpet_create(struct bus *bus, uint64_t base_gpa, struct irq_line *ioapic_pins,
+                         struct irq_line *pic_pins);
+
+/**
+ * ACPI PM block (ACPI 6.4 4.8): PM1a event/control at @pm_base, PM timer
+ * (3.579545 MHz, 24-bit) at @pm_base + 8; SLP_EN with SLP_TYP S5 requests
+ * power off. SCI on @sci.
+ */
+struct acpi_pm;
+struct acpi_pm *acpi_pm_create(struct bus *bus, uint16_t pm_base, struct irq_line sci);
+
+#endif
