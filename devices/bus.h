@@ -245,4 +245,20 @@ struct hpet *hpet_create(struct bus *bus, uint64_t base_gpa, struct irq_line *io
 struct acpi_pm;
 struct acpi_pm *acpi_pm_create(struct bus *bus, uint16_t pm_base, struct irq_line sci);
 
+/*
+ * The ACPI PM block's place and the sleep type the DSDT's \_S5 must name;
+ * the board and the ACPI tables (FADT PM1a_EVT_BLK = ACPI_PM_BASE, 4 bytes;
+ * PM1a_CNT_BLK = ACPI_PM_BASE + ACPI_PM_CNT_OFFSET, 2 bytes; PM_TMR_BLK =
+ * ACPI_PM_BASE + ACPI_PM_TMR_OFFSET, 4 bytes; \_S5 = Package { ACPI_SLP_TYP_S5,
+ * ACPI_SLP_TYP_S5, 0, 0 }) use these. 0x600 is where QEMU's Q35 (ICH9 LPC)
+ * puts PMBASE.
+ */
+#define ACPI_PM_BASE        0x600
+#define ACPI_PM_EVT_LEN     4
+#define ACPI_PM_CNT_OFFSET  4
+#define ACPI_PM_CNT_LEN     2
+#define ACPI_PM_TMR_OFFSET  8
+#define ACPI_PM_TMR_LEN     4
+#define ACPI_SLP_TYP_S5     5
+
 #endif

@@ -41,6 +41,13 @@ bool clock_icount_enabled(void);
 /** Account @n retired guest instructions (only matters with -icount). */
 void clock_add_insns(uint64_t n);
 
+/**
+ * Test hook: freeze virtual time at @ns (>= 0); later calls move it. A negative
+ * @ns returns to host time. Unit tests use it to make timer devices
+ * deterministic; the emulator itself never calls it.
+ */
+void clock_set_manual(int64_t ns);
+
 /** Initialise a timer; it is not armed. */
 void qtimer_init(struct qtimer *t, void (*cb)(void *), void *opaque);
 
