@@ -275,6 +275,7 @@ struct x86_cpu {
     uint32_t exc_error;
     bool exc_has_error;
     int exc_nesting;                /* for #DF / triple fault (SDM Vol. 3A Table 6-5) */
+    bool shutdown_requested;        /* triple fault: the run loop returns VCPU_EXIT_SHUTDOWN */
 
     /* Software TLB: [0] supervisor, [1] user (CPL 3) */
     struct tlb tlb[2];
@@ -512,6 +513,16 @@ enum x86_event_kind {
  */
 void x86_deliver_event(struct x86_cpu *cpu, int vector, enum x86_event_kind kind,
                        bool has_error, uint32_t error_code, uint64_t return_rip);
+
+/**
+ * Deliver the exception recorded in cpu->exc_* (by x86_raise*) after the run
+ * loop caught the longjmp: combines with an exception already being delivered
+ * per SDM Vol. 3A Table 6-5 (benign / contributory / page fault -> #DF; a
+ * fault while delivering #DF -> triple fault: sets shutdown_requested).
+ * Delivery itself may raise again (longjmp to the run loop, which calls this
+ * again with exc_nesting > 0). Resets exc_nesting to 0 once delivered.
+ */
+void x86_handle_exception(struct x86_cpu *cpu);
 
 /* ---------------------------------------------------------------- system (ops_system.c, seg.c, msr.c, cpuid.c) */
 

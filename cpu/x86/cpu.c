@@ -1,0 +1,415 @@
+/*
+ * cpu/x86/cpu.c - the x86-64 interpreter vCPU: object, reset, run loop,
+ * interrupt acceptance, boot entry states, and the vcpu_ops the rest of
+ * qtemu sees (cpu/vcpu.h).
+ *
+ * Run loop: look up the predecoded block at CS:RIP, run its handlers back to
+ * back (no decoding), commit RIP after each, leave the block early when a
+ * handler sets exit_block. Interrupts, NMIs and the attention word are
+ * polled at block boundaries (STYLE 2). Faults longjmp back here from
+ * anywhere (x86_raise*), with guest state as before the faulting
+ * instruction, and are delivered by x86_handle_exception (excp.c).
+ *
+ * Decided: interrupt recognition happens only at block boundaries. Blocks
+ * are at most X86_BLOCK_MAX_INSNS long and REP string instructions yield
+ * every few thousand iterations, so the latency is bounded; the STI/MOV SS
+ * shadow is honoured because those instructions end their block and the
+ * shadowed instruction starts the next one.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/x86/block.h"
+#include "cpu/x86/x86.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+void x86_op_ud(struct x86_cpu *cpu, const struct x86_insn *insn)
+{
+    if (log_enabled(LOG_UNIMP)) {
+        qlog(LOG_UNIMP, "x86: #UD for opcode map %u byte 0x%02x (mprefix %u, /%u) at rip 0x%" PRIx64,
+             insn->op >> 8, insn->op & 0xff, insn->mprefix, x86_modrm_digit(insn), cpu->rip);
+    }
+    x86_raise(cpu, X86_EXC_UD);
+}
+
+/* ---------------------------------------------------------------- reset */
+
+static void seg_set(struct x86_seg *s, uint16_t sel, uint64_t base, uint32_t limit, uint16_t attr)
+{
+    s->sel = sel;
+    s->base = base;
+    s->limit = limit;
+    s->attr = attr;
+}
+
+/** Power-on / INIT state, SDM Vol. 3A 9.1.1 Table 9-1. */
+static void x86_reset(struct vcpu *v)
+{
+    struct x86_cpu *cpu = x86_cpu_of(v);
+    memset(cpu->gpr, 0, sizeof(cpu->gpr));
+    cpu->gpr[X86_RDX] = 0x00000600;   /* family 6 signature, as QEMU's qemu64 */
+    cpu->rip = 0xfff0;
+    cpu->next_rip = cpu->rip;
+    cpu->rflags = X86_FLAG_FIXED1;
+    memset(&cpu->cc, 0, sizeof(cpu->cc));
+    cpu->cc.op = CC_OP_EFLAGS;
+    /* Data segments: present, read/write, accessed (0x93). */
+    for (int i = 0; i < X86_SREG_COUNT; i++)
+        seg_set(&cpu->seg[i], 0, 0, 0xffff, 0x93);
+    seg_set(&cpu->seg[X86_CS], 0xf000, 0xffff0000, 0xffff, 0x9b);
+    seg_set(&cpu->ldtr, 0, 0, 0xffff, 0x82);
+    seg_set(&cpu->tr, 0, 0, 0xffff, 0x8b);
+    cpu->gdtr = (struct x86_dtr){ 0, 0xffff };
+    cpu->idtr = (struct x86_dtr){ 0, 0xffff };
+    cpu->cr0 = X86_CR0_ET | X86_CR0_CD | X86_CR0_NW;
+    cpu->cr2 = cpu->cr3 = cpu->cr4 = 0;
+    cpu->efer = 0;
+    cpu->xcr0 = 1;
+    memset(cpu->dr, 0, sizeof(cpu->dr));
+    cpu->dr[6] = 0xffff0ff0;
+    cpu->dr[7] = 0x400;
+    cpu->cpl = 0;
+    cpu->code_mode = X86_MODE_16;
+    cpu->a20_enabled = true;
+    cpu->star = cpu->lstar = cpu->cstar = cpu->sfmask = cpu->kernel_gs_base = 0;
+    cpu->sysenter_cs = cpu->sysenter_esp = cpu->sysenter_eip = 0;
+    cpu->pat = 0x0007040600070406ull;
+    cpu->tsc_aux = 0;
+    cpu->misc_enable = 1;   /* fast strings, as QEMU */
+    cpu->tsc_offset = 0;
+    cpu->halted = false;
+    cpu->nmi_pending = cpu->nmi_blocked = cpu->init_pending = false;
+    cpu->sipi_vector = -1;
+    cpu->wait_for_sipi = false;
+    cpu->intr_shadow = false;
+    cpu->exc_nesting = 0;
+    cpu->shutdown_requested = false;
+    x86_fpu_reset(cpu);
+    x86_tlb_flush(cpu, false);
+    if (log_enabled(LOG_CPU_RESET)) {
+        qlog(LOG_CPU_RESET, "CPU %d reset", v->index);
+        v->ops->dump(v, log_file());
+    }
+}
+
+/* ---------------------------------------------------------------- entry states */
+
+void x86_vcpu_setup_long_entry(struct vcpu *v, uint64_t entry_gpa, uint64_t boot_params_gpa,
+                               uint64_t cr3, uint64_t gdt_gpa, uint16_t gdt_limit)
+{
+    struct x86_cpu *cpu = x86_cpu_of(v);
+    /* Flat segments as the boot protocol requires: __BOOT_CS 0x10, __BOOT_DS 0x18. */
+    seg_set(&cpu->seg[X86_CS], 0x10, 0, 0xffffffff,
+            0x9b | X86_SEG_ATTR_L | X86_SEG_ATTR_G);
+    for (int s = 0; s < X86_SREG_COUNT; s++)
+        if (s != X86_CS)
+            seg_set(&cpu->seg[s], 0x18, 0, 0xffffffff, 0x93 | X86_SEG_ATTR_DB | X86_SEG_ATTR_G);
+    cpu->gdtr = (struct x86_dtr){ gdt_gpa, gdt_limit };
+    cpu->idtr = (struct x86_dtr){ 0, 0 };
+    cpu->cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG;
+    cpu->cr4 = X86_CR4_PAE;
+    cpu->cr3 = cr3;
+    cpu->efer = X86_EFER_LME | X86_EFER_LMA;
+    cpu->cpl = 0;
+    cpu->code_mode = X86_MODE_64;
+    cpu->rflags = X86_FLAG_FIXED1;
+    cpu->gpr[X86_RSI] = boot_params_gpa;
+    cpu->rip = entry_gpa;
+    cpu->halted = false;
+    x86_tlb_flush(cpu, false);
+}
+
+void x86_vcpu_setup_prot32_entry(struct vcpu *v, uint32_t entry_gpa, uint32_t eax, uint32_t ebx,
+                                 uint64_t gdt_gpa, uint16_t gdt_limit, uint16_t cs, uint16_t ds)
+{
+    struct x86_cpu *cpu = x86_cpu_of(v);
+    seg_set(&cpu->seg[X86_CS], cs, 0, 0xffffffff, 0x9b | X86_SEG_ATTR_DB | X86_SEG_ATTR_G);
+    for (int s = 0; s < X86_SREG_COUNT; s++)
+        if (s != X86_CS)
+            seg_set(&cpu->seg[s], ds, 0, 0xffffffff, 0x93 | X86_SEG_ATTR_DB | X86_SEG_ATTR_G);
+    cpu->gdtr = (struct x86_dtr){ gdt_gpa, gdt_limit };
+    cpu->idtr = (struct x86_dtr){ 0, 0 };
+    cpu->cr0 = X86_CR0_PE | X86_CR0_ET;
+    cpu->cr4 = 0;
+    cpu->cr3 = 0;
+    cpu->efer = 0;
+    cpu->cpl = 0;
+    cpu->code_mode = X86_MODE_32;
+    cpu->rflags = X86_FLAG_FIXED1;
+    cpu->gpr[X86_RAX] = eax;
+    cpu->gpr[X86_RBX] = ebx;
+    cpu->rip = entry_gpa;
+    cpu->halted = false;
+    x86_tlb_flush(cpu, false);
+}
+
+/* ---------------------------------------------------------------- pins and hooks */
+
+static void x86_pin_set(void *opaque, int line, int level)
+{
+    struct x86_cpu *cpu = opaque;
+    switch (line) {
+    case CPU_PIN_INTR:
+        cpu->intr_pin = level != 0;
+        break;
+    case CPU_PIN_NMI:
+        if (level)
+            cpu->nmi_pending = true;
+        break;
+    case CPU_PIN_INIT:
+        if (level)
+            cpu->init_pending = true;
+        break;
+    case CPU_PIN_SIPI:
+        cpu->sipi_vector = level & 0xff;
+        break;
+    default:
+        break;
+    }
+    atomic_fetch_or_explicit(&cpu->vcpu.attention, VCPU_ATTN_IRQ, memory_order_relaxed);
+}
+
+/* A store hit a page holding predecoded code (SMC, DESIGN "MMU"). */
+static void x86_code_write_hook(void *opaque, gpa_t page_gpa)
+{
+    struct x86_cpu *cpu = opaque;
+    x86_bcache_invalidate_page(cpu, page_gpa);
+    struct mem_slot *s = guest_mem_slot(cpu->vcpu.mem, page_gpa);
+    if (s) {
+        uint64_t pfn = (page_gpa - s->gpa) >> GUEST_PAGE_SHIFT;
+        s->code_bitmap[pfn >> 3] &= (uint8_t)~(1u << (pfn & 7));
+    }
+}
+
+/* ---------------------------------------------------------------- run loop */
+
+/* Deliver a pending NMI or external interrupt if the CPU accepts one now. */
+static bool x86_take_interrupt(struct x86_cpu *cpu)
+{
+    if (cpu->intr_shadow) {
+        if (cpu->rip == cpu->intr_shadow_rip)
+            return false;
+        cpu->intr_shadow = false;
+    }
+    if (cpu->nmi_pending && !cpu->nmi_blocked) {
+        cpu->nmi_pending = false;
+        cpu->nmi_blocked = true;
+        cpu->halted = false;
+        qlog(LOG_INT, "x86: NMI at rip 0x%" PRIx64, cpu->rip);
+        x86_deliver_event(cpu, X86_EXC_NMI, X86_EVT_NMI, false, 0, cpu->rip);
+        return true;
+    }
+    if (cpu->intr_pin && (cpu->rflags & X86_FLAG_IF)) {
+        int vector = cpu->vcpu.intc.inta ? cpu->vcpu.intc.inta(cpu->vcpu.intc.opaque) : -1;
+        if (vector < 0)
+            return false;
+        cpu->halted = false;
+        if (log_enabled(LOG_INT))
+            qlog(LOG_INT, "x86: interrupt vector 0x%02x at rip 0x%" PRIx64 " cpl %u", vector,
+                 cpu->rip, cpu->cpl);
+        x86_deliver_event(cpu, vector, X86_EVT_EXTINT, false, 0, cpu->rip);
+        return true;
+    }
+    return false;
+}
+
+static enum vcpu_exit x86_run(struct vcpu *v, uint64_t budget_insns)
+{
+    struct x86_cpu *cpu = x86_cpu_of(v);
+    jmp_buf jb;
+    jmp_buf *saved = cpu->fault_jmp;
+    volatile enum vcpu_exit exit = VCPU_EXIT_BUDGET;
+    const uint64_t limit = v->insns_retired + (budget_insns ? budget_insns : 1);
+    cpu->fault_jmp = &jb;
+
+    if (setjmp(jb)) {
+        /* A handler (or delivery itself) raised: state is precise. */
+        cpu->exit_block = false;
+        x86_handle_exception(cpu);
+        if (cpu->shutdown_requested) {
+            cpu->shutdown_requested = false;
+            exit = VCPU_EXIT_SHUTDOWN;
+            goto out;
+        }
+    }
+
+    while (v->insns_retired < limit) {
+        if (unlikely(atomic_load_explicit(&v->attention, memory_order_relaxed))) {
+            uint32_t a = atomic_exchange_explicit(&v->attention, 0, memory_order_relaxed);
+            x86_bcache_collect(cpu);
+            if (a & VCPU_ATTN_KICK) {
+                exit = VCPU_EXIT_BUDGET;
+                goto out;
+            }
+        }
+        if (unlikely(cpu->intr_pin | cpu->nmi_pending))
+            x86_take_interrupt(cpu);
+        if (unlikely(cpu->halted)) {
+            exit = VCPU_EXIT_HALT;
+            goto out;
+        }
+
+        struct x86_block *b = x86_block_lookup(cpu);
+        b->exec_count++;
+        unsigned n = b->n_insns;
+        const struct x86_binsn *bi = b->insns;
+        for (unsigned i = 0; i < n; i++, bi++) {
+            cpu->next_rip = cpu->rip + bi->insn.len;
+            bi->fn(cpu, &bi->insn);
+            cpu->rip = cpu->next_rip;
+            if (unlikely(cpu->exit_block)) {
+                cpu->exit_block = false;
+                n = i + 1;
+                break;
+            }
+        }
+        v->insns_retired += n;
+    }
+out:
+    cpu->fault_jmp = saved;
+    x86_bcache_collect(cpu);
+    return exit;
+}
+
+/* ---------------------------------------------------------------- register access */
+
+static void x86_get_regs(struct vcpu *v, struct vcpu_regs_x86 *r)
+{
+    struct x86_cpu *cpu = x86_cpu_of(v);
+    memcpy(r->gpr, cpu->gpr, sizeof(r->gpr));
+    r->rip = cpu->rip;
+    r->rflags = x86_get_rflags(cpu);
+    for (int i = 0; i < X86_SREG_COUNT; i++) {
+        r->seg_sel[i] = cpu->seg[i].sel;
+        r->seg_base[i] = cpu->seg[i].base;
+    }
+    r->cr0 = cpu->cr0;
+    r->cr2 = cpu->cr2;
+    r->cr3 = cpu->cr3;
+    r->cr4 = cpu->cr4;
+    r->cr8 = v->intc.tpr_read ? v->intc.tpr_read(v->intc.opaque) : 0;
+    r->efer = cpu->efer;
+    r->fs_base = cpu->seg[X86_FS].base;
+    r->gs_base = cpu->seg[X86_GS].base;
+    r->kernel_gs_base = cpu->kernel_gs_base;
+}
+
+static void x86_set_regs(struct vcpu *v, const struct vcpu_regs_x86 *r)
+{
+    struct x86_cpu *cpu = x86_cpu_of(v);
+    memcpy(cpu->gpr, r->gpr, sizeof(cpu->gpr));
+    cpu->rip = r->rip;
+    x86_set_rflags(cpu, r->rflags);
+    cpu->seg[X86_FS].base = r->fs_base;
+    cpu->seg[X86_GS].base = r->gs_base;
+    cpu->kernel_gs_base = r->kernel_gs_base;
+}
+
+/* Debug accesses: translate without faulting (a #PF becomes -EFAULT). */
+static int x86_access_virt(struct vcpu *v, gva_t gva, void *buf, uint64_t len, bool write)
+{
+    struct x86_cpu *cpu = x86_cpu_of(v);
+    uint8_t *p = buf;
+    while (len) {
+        gpa_t gpa = gva;
+        if (cpu->cr0 & X86_CR0_PG) {
+            struct x86_paging_ctx ctx = { cpu->cr0, cpu->cr3, cpu->cr4, cpu->efer, false, true, false };
+            struct x86_walk_result res;
+            uint32_t err;
+            if (!x86_walk(v->mem, &ctx, gva, MMU_READ, &res, &err))
+                return -EFAULT;
+            gpa = res.gpa;
+        }
+        uint64_t chunk = MIN(len, GUEST_PAGE_SIZE - (gva & (GUEST_PAGE_SIZE - 1)));
+        int rc = write ? gpa_write(v->mem, gpa, p, chunk) : gpa_read(v->mem, gpa, p, chunk);
+        if (rc)
+            return rc;
+        p += chunk;
+        gva += chunk;
+        len -= chunk;
+    }
+    return 0;
+}
+
+static int x86_read_virt(struct vcpu *v, gva_t gva, void *buf, uint64_t len)
+{
+    return x86_access_virt(v, gva, buf, len, false);
+}
+
+static int x86_write_virt(struct vcpu *v, gva_t gva, const void *buf, uint64_t len)
+{
+    return x86_access_virt(v, gva, (void *)buf, len, true);
+}
+
+static void x86_dump(struct vcpu *v, FILE *f)
+{
+    struct x86_cpu *cpu = x86_cpu_of(v);
+    static const char *names[16] = { "RAX", "RCX", "RDX", "RBX", "RSP", "RBP", "RSI", "RDI",
+                                     "R8",  "R9",  "R10", "R11", "R12", "R13", "R14", "R15" };
+    static const char *snames[6] = { "ES", "CS", "SS", "DS", "FS", "GS" };
+    for (int i = 0; i < 16; i++)
+        fprintf(f, "%-3s=%016" PRIx64 "%s", names[i], cpu->gpr[i], (i % 4 == 3) ? "\n" : " ");
+    fprintf(f, "RIP=%016" PRIx64 " RFL=%08" PRIx64 " CPL=%u mode=%u halted=%d\n", cpu->rip,
+            x86_get_rflags(cpu), cpu->cpl, cpu->code_mode, cpu->halted);
+    for (int i = 0; i < 6; i++)
+        fprintf(f, "%s =%04x %016" PRIx64 " %08x %04x\n", snames[i], cpu->seg[i].sel,
+                cpu->seg[i].base, cpu->seg[i].limit, cpu->seg[i].attr);
+    fprintf(f, "TR =%04x %016" PRIx64 " GDT=%016" PRIx64 " %04x IDT=%016" PRIx64 " %04x\n",
+            cpu->tr.sel, cpu->tr.base, cpu->gdtr.base, cpu->gdtr.limit, cpu->idtr.base,
+            cpu->idtr.limit);
+    fprintf(f, "CR0=%08" PRIx64 " CR2=%016" PRIx64 " CR3=%016" PRIx64 " CR4=%08" PRIx64
+               " EFER=%" PRIx64 "\n",
+            cpu->cr0, cpu->cr2, cpu->cr3, cpu->cr4, cpu->efer);
+}
+
+static void x86_destroy(struct vcpu *v)
+{
+    struct x86_cpu *cpu = x86_cpu_of(v);
+    if (v->mem && v->mem->code_write_opaque == cpu) {
+        v->mem->code_write = NULL;
+        v->mem->code_write_opaque = NULL;
+    }
+    x86_bcache_destroy(cpu);
+    free(cpu);
+}
+
+static const struct vcpu_ops x86_vcpu_ops = {
+    .run = x86_run,
+    .reset = x86_reset,
+    .get_regs = x86_get_regs,
+    .set_regs = x86_set_regs,
+    .read_virt = x86_read_virt,
+    .write_virt = x86_write_virt,
+    .dump = x86_dump,
+    .destroy = x86_destroy,
+};
+
+struct vcpu *x86_vcpu_create(int index, enum x86_cpu_model model, struct guest_mem *mem,
+                             struct bus *bus)
+{
+    struct x86_cpu *cpu = aligned_alloc(64, (sizeof(*cpu) + 63) & ~(size_t)63);
+    if (!cpu)
+        return NULL;
+    memset(cpu, 0, sizeof(*cpu));
+    cpu->vcpu.ops = &x86_vcpu_ops;
+    cpu->vcpu.index = index;
+    cpu->vcpu.mem = mem;
+    cpu->vcpu.bus = bus;
+    cpu->vcpu.pins = (struct irq_line){ x86_pin_set, cpu, 0 };
+    cpu->model = model;
+    if (x86_bcache_init(cpu)) {
+        free(cpu);
+        return NULL;
+    }
+    /* Decided: with SMP, the first vCPU owns the SMC hook for now; it is
+     * replaced by a machine-wide fan-out when vCPUs get their own threads. */
+    if (mem && !mem->code_write) {
+        mem->code_write = x86_code_write_hook;
+        mem->code_write_opaque = cpu;
+    }
+    x86_reset(&cpu->vcpu);
+    return &cpu->vcpu;
+}
