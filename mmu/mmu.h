@@ -54,8 +54,9 @@ struct guest_mem {
     uint8_t *backing;       /* the whole host mapping (slots point into it) */
     uint64_t backing_bytes;
     int backing_fd;         /* -1 for anonymous RAM */
-    /* Called when a write hits a page whose code bit is set; the hook clears
-     * the bit after invalidating. Installed by the CPU backend. */
+    /* Called when a write hits a page whose code bit is set; gpa_note_write()
+     * clears the bit first, then calls the hook once for that page, which
+     * invalidates the page's blocks. Installed by the CPU backend. */
     void (*code_write)(void *opaque, gpa_t page_gpa);
     void *code_write_opaque;
 };
@@ -139,8 +140,9 @@ _Static_assert(sizeof(struct tlb_entry) == 32, "TLB entry must be 32 bytes");
 /** Slow-path side data for each entry. */
 struct tlb_entry_info {
     gpa_t page_gpa;         /* guest-physical page of this translation */
+    gva_t page_gva;         /* the 4 KiB linear page this entry maps */
     bool global;            /* PTE.G with CR4.PGE: survives CR3 writes */
-    uint8_t page_shift;     /* 12, 21 or 30: for INVLPG of large pages */
+    uint8_t page_shift;     /* 12, 21, 22 or 30: for INVLPG of large pages */
 };
 
 /**
@@ -180,15 +182,16 @@ enum mmu_access {
 /** Paging controls the walker needs (a copy of the relevant CPU state). */
 struct x86_paging_ctx {
     uint64_t cr0, cr3, cr4, efer;
-    bool user;              /* CPL == 3 (or an implicit supervisor access) */
-    bool implicit_supervisor; /* descriptor-table accesses: always supervisor */
+    bool user;              /* CPL == 3 */
+    bool implicit_supervisor; /* descriptor-table accesses: a supervisor-mode
+                               * access whatever the CPL (SDM Vol. 3A 4.6.1) */
     bool ac;                /* RFLAGS.AC, for SMAP */
 };
 
 /** Result of a successful walk. */
 struct x86_walk_result {
     gpa_t gpa;              /* translated address of the byte asked for */
-    uint8_t page_shift;     /* 12, 21 or 30 */
+    uint8_t page_shift;     /* 12, 21, 22 (32-bit paging 4 MiB) or 30 */
     bool writable, user, nx, global;  /* effective permissions of the page */
     bool dirty;             /* leaf D bit is set (after this walk) */
 };
@@ -202,5 +205,17 @@ struct x86_walk_result {
  */
 bool x86_walk(struct guest_mem *mem, const struct x86_paging_ctx *ctx, gva_t gva,
               enum mmu_access access, struct x86_walk_result *out, uint32_t *pf_error);
+
+/**
+ * True if @access to a page with the effective permissions in @r is allowed
+ * under @ctx (SDM Vol. 3A 4.6.1: U/S, R/W with CR0.WP, XD with EFER.NXE,
+ * SMEP, SMAP with RFLAGS.AC and implicit accesses). The TLB uses it to decide
+ * which tags of an entry may be filled.
+ */
+bool x86_walk_permits(const struct x86_paging_ctx *ctx, const struct x86_walk_result *r,
+                      enum mmu_access access);
+
+/** Physical-address width the walker implements (CPUID 0x80000008 EAX[7:0]). */
+#define X86_MAXPHYADDR 40
 
 #endif
