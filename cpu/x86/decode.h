@@ -96,11 +96,45 @@ struct x86_insn {
     uint8_t imm_size;     /* bytes of the first immediate as encoded (0 if none) */
     uint8_t pad;
     int32_t disp;         /* displacement, sign-extended */
-    uint64_t imm;         /* first immediate, sign- or zero-extended as the opcode defines
-                           * (Ib sign-extended for arithmetic group 83 and for Jb; moffs
-                           * in imm for A0-A3; imm64 for B8+ with REX.W) */
+    uint64_t imm;         /* first immediate: see "Immediate rule" below */
     uint16_t imm2;        /* ENTER's Ib, or far pointer selector (EA/9A in 16/32-bit) */
 };
+
+/*
+ * Immediate rule (what x86_decode() leaves in insn.imm / imm2 / imm_size):
+ *  - every immediate is sign-extended from its encoded size (imm_size bytes)
+ *    to 64 bits: Ib (incl. 83 /digit, 6A, 6B, C0/C1, 0F-map Ib such as
+ *    PSHUFD/SHLD/BT Ib, all 0F 3A Ib), Iz (2 bytes at opsize 2, else 4;
+ *    sign-extended to 64 for opsize 8), Iv of B8+r (opsize bytes; a full
+ *    imm64 with REX.W), and relative branch displacements Jb/Jz;
+ *  - zero-extended instead: Iw of RET/far RET (C2/CA); ENTER (C8): imm = Iw,
+ *    imm2 = Ib; moffs of A0-A3 (addrsize bytes); far pointers Ap (EA/9A):
+ *    imm = offset (imm_size = 2 or 4), imm2 = selector; the Ib of IN/OUT
+ *    (E4-E7), INT n (CD) and AAM/AAD (D4/D5).
+ * Consumers truncate imm to the operand size they use (imm & 0xff for an
+ * unsigned Ib such as a shuffle control or a shift count).
+ *
+ * VEX: X86_INSN_VEX is set, op = X86_OP(VEX.mmmmm map, opcode), mprefix =
+ * VEX.pp, vex_v = register number from ~VEX.vvvv (0..7 outside 64-bit
+ * mode), vex_l = VEX.L, and rex = 0x40 | W<<3 | R<<2 | X<<1 | B (R/X/B are 0
+ * outside 64-bit mode; W is kept as the opcode extension it is in every mode).
+ * X86_INSN_REX is not set for VEX. Operand size 8 from VEX.W only in 64-bit
+ * mode.
+ *
+ * Segments: seg = the last segment override, else SS for BP/SP/EBP/ESP/RBP/
+ * RSP-based memory operands, else DS; also filled for non-ModRM memory
+ * operands (string source, moffs, XLAT). In 64-bit mode the ES/CS/SS/DS
+ * overrides are ignored (SDM Vol. 1 3.3.7.1): they neither change seg nor set
+ * X86_INSN_SEGOVR.
+ *
+ * Block flags: X86_INSN_BRANCH for every control transfer (near/far
+ * jumps, calls, returns, Jcc, LOOPcc, JrCXZ, INTn/INT3/INTO/INT1, IRET,
+ * SYSCALL/SYSRET/SYSENTER/SYSEXIT, RSM, XBEGIN, UD0/UD1/UD2);
+ * X86_INSN_ENDS_BLOCK for instructions that change state the block was
+ * decoded or scheduled under (MOV/POP Sreg, LxS, CR/DR writes, 0F 00 and
+ * 0F 01 groups, CLTS, WRMSR, CPUID, INVD/WBINVD, INVPCID/INVEPT/INVVPID,
+ * GETSEC, POPF, CLI, STI, HLT).
+ */
 
 /** Return codes of x86_decode() below 0. */
 enum x86_decode_err {
