@@ -1,0 +1,325 @@
+/*
+ * frontend/options.c - QEMU-style command-line options.
+ *
+ * Spellings follow qemu-system-x86_64: -kernel, -initrd, -append, -m,
+ * -M/-machine, -cpu, -smp, -nographic, -serial, -no-reboot, -accel, -d, -D,
+ * -device isa-debug-exit[,iobase=,iosize=], -icount shift=N, -display none,
+ * --help, --version. Both "-opt" and "--opt" are accepted, as QEMU does.
+ * An unknown or malformed option prints one line naming it and exits 1.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend/frontend.h"
+#include "util/log.h"
+
+static void usage(void)
+{
+    printf("usage: qtemu [options]\n"
+           "\n"
+           "qtemu " QTEMU_VERSION " - an x86-64 system emulator (software interpreter)\n"
+           "\n"
+           "  -kernel FILE        Linux bzImage, or an ELF vmlinux with a PVH entry note\n"
+           "  -initrd FILE        initial ramdisk\n"
+           "  -append CMDLINE     kernel command line\n"
+           "  -m SIZE             guest RAM (default 128M; suffixes K, M, G, T; plain number = MiB)\n"
+           "  -M, -machine TYPE   board: pc (default)\n"
+           "  -cpu MODEL          qemu64 (default) or max (everything implemented)\n"
+           "  -smp N              number of vCPUs (1 today)\n"
+           "  -nographic          no display; serial on stdio\n"
+           "  -display none       no display\n"
+           "  -serial DEV         stdio | file:PATH | none (default stdio)\n"
+           "  -no-reboot          exit instead of rebooting when the guest resets\n"
+           "  -accel tcg          software emulation (the only accelerator today)\n"
+           "  -device isa-debug-exit[,iobase=0xf4][,iosize=0x04]\n"
+           "                      a write of V to iobase exits with status (V << 1) | 1\n"
+           "  -icount shift=N     deterministic virtual time: 2^N ns per instruction\n"
+           "  -d ITEM[,...]       log items (-d help lists them)\n"
+           "  -D FILE             write the log to FILE\n"
+           "  -h, --help          this help\n"
+           "  --version           version\n"
+           "\n"
+           "Console: Ctrl-A x quits, Ctrl-A h shows help.\n");
+}
+
+int qtemu_parse_size(const char *s, uint64_t default_unit, uint64_t *out_bytes)
+{
+    if (!s || !*s)
+        return -1;
+    errno = 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (errno || end == s || v < 0)
+        return -1;
+    uint64_t unit = default_unit;
+    if (*end) {
+        switch (*end) {
+        case 'b': case 'B': unit = 1; break;
+        case 'k': case 'K': unit = 1ull << 10; break;
+        case 'm': case 'M': unit = 1ull << 20; break;
+        case 'g': case 'G': unit = 1ull << 30; break;
+        case 't': case 'T': unit = 1ull << 40; break;
+        default: return -1;
+        }
+        if (end[1])
+            return -1;
+    }
+    double bytes = v * (double)unit;
+    if (bytes >= 18446744073709551616.0)
+        return -1;
+    *out_bytes = (uint64_t)bytes;
+    return 0;
+}
+
+/* Parse "key=value" parameters of a -device/-icount string. */
+static const char *param_value(const char *list, const char *key, char *buf, size_t len)
+{
+    size_t klen = strlen(key);
+    const char *p = list;
+    while (p && *p) {
+        if (!strncmp(p, key, klen) && p[klen] == '=') {
+            const char *v = p + klen + 1;
+            size_t n = strcspn(v, ",");
+            if (n >= len)
+                n = len - 1;
+            memcpy(buf, v, n);
+            buf[n] = 0;
+            return buf;
+        }
+        p = strchr(p, ',');
+        if (p)
+            p++;
+    }
+    return NULL;
+}
+
+static bool params_known(const char *list, const char *const *keys, const char **bad)
+{
+    const char *p = list;
+    while (p && *p) {
+        size_t n = strcspn(p, "=,");
+        bool ok = false;
+        for (const char *const *k = keys; *k; k++)
+            if (strlen(*k) == n && !strncmp(p, *k, n))
+                ok = true;
+        if (!ok) {
+            *bad = p;
+            return false;
+        }
+        p = strchr(p, ',');
+        if (p)
+            p++;
+    }
+    return true;
+}
+
+static int parse_device(const char *arg, struct qtemu_options *o)
+{
+    const char *comma = strchr(arg, ',');
+    size_t nlen = comma ? (size_t)(comma - arg) : strlen(arg);
+    if (nlen == strlen("isa-debug-exit") && !strncmp(arg, "isa-debug-exit", nlen)) {
+        static const char *const keys[] = { "iobase", "iosize", NULL };
+        const char *bad;
+        if (comma && !params_known(comma + 1, keys, &bad)) {
+            error_report("-device %s: unknown property '%.*s'", arg, (int)strcspn(bad, "=,"), bad);
+            return -1;
+        }
+        char buf[32];
+        o->machine.debug_exit = true;
+        o->machine.debug_exit_iobase = 0xf4;
+        o->machine.debug_exit_iosize = 4;
+        if (comma && param_value(comma + 1, "iobase", buf, sizeof(buf))) {
+            char *end;
+            unsigned long v = strtoul(buf, &end, 0);
+            if (*end || v > 0xffff) {
+                error_report("-device %s: iobase must be a port number (0..0xffff)", arg);
+                return -1;
+            }
+            o->machine.debug_exit_iobase = (uint16_t)v;
+        }
+        if (comma && param_value(comma + 1, "iosize", buf, sizeof(buf))) {
+            char *end;
+            unsigned long v = strtoul(buf, &end, 0);
+            if (*end || (v != 1 && v != 2 && v != 4)) {
+                error_report("-device %s: iosize must be 1, 2 or 4", arg);
+                return -1;
+            }
+            o->machine.debug_exit_iosize = (uint8_t)v;
+        }
+        return 0;
+    }
+    if (!strcmp(arg, "help")) {
+        printf("Devices: isa-debug-exit\n");
+        exit(0);
+    }
+    error_report("-device %s: '%.*s' is not a valid device model name", arg, (int)nlen, arg);
+    return -1;
+}
+
+int qtemu_parse_options(int argc, char **argv, struct qtemu_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->machine.machine = "pc";
+    o->machine.cpu_model = X86_CPU_QEMU64;
+    o->machine.smp = 1;
+    o->machine.ram_bytes = 128ull << 20;
+    o->machine.cmdline = "";
+    o->serial = "stdio";
+    o->icount_shift = -1;
+
+    for (int i = 1; i < argc; i++) {
+        const char *opt = argv[i];
+        if (opt[0] != '-') {
+            error_report("%s: invalid option (a disk image is not supported yet; use -kernel)", opt);
+            return -1;
+        }
+        if (opt[1] == '-')
+            opt++;   /* --opt == -opt */
+        const char *name = opt + 1;
+
+        if (!strcmp(name, "h") || !strcmp(name, "help")) {
+            usage();
+            return 1;
+        }
+        if (!strcmp(name, "version")) {
+            printf("qtemu version " QTEMU_VERSION "\n");
+            return 1;
+        }
+        if (!strcmp(name, "nographic")) { o->nographic = true; continue; }
+        if (!strcmp(name, "no-reboot")) { o->no_reboot = true; continue; }
+
+        /* Everything else takes an argument. */
+        static const char *const with_arg[] = { "kernel", "initrd", "append", "m", "M", "machine",
+            "cpu", "smp", "serial", "accel", "d", "D", "device", "icount", "display", NULL };
+        bool known = false;
+        for (const char *const *k = with_arg; *k; k++)
+            if (!strcmp(name, *k))
+                known = true;
+        if (!known) {
+            error_report("%s: invalid option", argv[i]);
+            return -1;
+        }
+        if (i + 1 >= argc) {
+            error_report("%s: requires an argument", argv[i]);
+            return -1;
+        }
+        const char *arg = argv[++i];
+
+        if (!strcmp(name, "kernel")) {
+            o->machine.kernel_path = arg;
+        } else if (!strcmp(name, "initrd")) {
+            o->machine.initrd_path = arg;
+        } else if (!strcmp(name, "append")) {
+            o->machine.cmdline = arg;
+        } else if (!strcmp(name, "m")) {
+            const char *v = arg;
+            char buf[64];
+            if (!strncmp(arg, "size=", 5))
+                v = param_value(arg, "size", buf, sizeof(buf));
+            uint64_t bytes;
+            if (qtemu_parse_size(v, 1ull << 20, &bytes) || bytes < (1ull << 20)) {
+                error_report("-m %s: invalid RAM size (examples: 512M, 2G)", arg);
+                return -1;
+            }
+            if (bytes > (1ull << 40)) {
+                error_report("-m %s: RAM size above the 1 TiB limit", arg);
+                return -1;
+            }
+            o->machine.ram_bytes = bytes & ~(GUEST_PAGE_SIZE - 1);
+        } else if (!strcmp(name, "M") || !strcmp(name, "machine")) {
+            char buf[32];
+            const char *type = arg;
+            if (!strncmp(arg, "type=", 5))
+                type = param_value(arg, "type", buf, sizeof(buf));
+            else if (strchr(arg, ','))
+                type = strndup(arg, strcspn(arg, ","));
+            if (!strcmp(type, "help")) {
+                printf("Supported machines are:\npc                   Standard PC (default)\n");
+                return 1;
+            }
+            if (strcmp(type, "pc")) {
+                error_report("-machine %s: unsupported machine type (supported: pc)", arg);
+                return -1;
+            }
+            o->machine.machine = "pc";
+        } else if (!strcmp(name, "cpu")) {
+            if (!strcmp(arg, "qemu64"))
+                o->machine.cpu_model = X86_CPU_QEMU64;
+            else if (!strcmp(arg, "max") || !strcmp(arg, "host"))
+                o->machine.cpu_model = X86_CPU_MAX;
+            else if (!strcmp(arg, "help")) {
+                printf("x86 qemu64\nx86 max\n");
+                return 1;
+            } else {
+                error_report("-cpu %s: unknown CPU model (supported: qemu64, max)", arg);
+                return -1;
+            }
+        } else if (!strcmp(name, "smp")) {
+            char *end;
+            const char *v = arg;
+            char buf[32];
+            if (!strncmp(arg, "cpus=", 5))
+                v = param_value(arg, "cpus", buf, sizeof(buf));
+            long n = strtol(v, &end, 10);
+            if (end == v || (*end && *end != ',') || n < 1 || n > MACHINE_MAX_CPUS) {
+                error_report("-smp %s: invalid CPU count (1..%d)", arg, MACHINE_MAX_CPUS);
+                return -1;
+            }
+            if (n > 1) {
+                error_report("-smp %s: more than one vCPU is not implemented yet", arg);
+                return -1;
+            }
+            o->machine.smp = (int)n;
+        } else if (!strcmp(name, "serial")) {
+            o->serial = arg;
+        } else if (!strcmp(name, "accel")) {
+            if (!strcmp(arg, "tcg") || !strncmp(arg, "tcg,", 4))
+                continue;
+            if (!strcmp(arg, "kvm") || !strncmp(arg, "kvm,", 4)) {
+                error_report("-accel %s: the KVM backend is not implemented yet (use -accel tcg)", arg);
+                return -1;
+            }
+            error_report("-accel %s: unknown accelerator (supported: tcg)", arg);
+            return -1;
+        } else if (!strcmp(name, "d")) {
+            const char *bad;
+            size_t bad_len;
+            if (log_parse_items(arg, &bad, &bad_len)) {
+                error_report("-d %s: unknown log item '%.*s' (-d help lists them)", arg, (int)bad_len, bad);
+                return -1;
+            }
+            if (!strcmp(arg, "help"))
+                return 1;
+            o->log_items = arg;
+        } else if (!strcmp(name, "D")) {
+            o->log_path = arg;
+        } else if (!strcmp(name, "device")) {
+            if (parse_device(arg, o))
+                return -1;
+        } else if (!strcmp(name, "icount")) {
+            char buf[32];
+            const char *v = arg;
+            if (strchr(arg, '='))
+                v = param_value(arg, "shift", buf, sizeof(buf));
+            char *end;
+            long s = v ? strtol(v, &end, 10) : -1;
+            if (!v || end == v || *end || s < 0 || s > 10) {
+                error_report("-icount %s: expected shift=N with N in 0..10", arg);
+                return -1;
+            }
+            o->icount_shift = (int)s;
+        } else if (!strcmp(name, "display")) {
+            if (strcmp(arg, "none")) {
+                error_report("-display %s: only 'none' is supported (qtemu has no graphical display)", arg);
+                return -1;
+            }
+        }
+    }
+    if (!o->machine.kernel_path) {
+        error_report("no kernel given: use -kernel FILE (see --help)");
+        return -1;
+    }
+    return 0;
+}

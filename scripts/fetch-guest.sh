@@ -1,0 +1,73 @@
+#!/bin/sh
+# Fetch the real guest inputs into .cache/guest (git-ignored):
+#   vmlinuz-cloud   Debian's current linux-image-cloud-amd64 kernel
+#   vmlinuz-amd64   Debian's current linux-image-amd64 kernel (XZ-compressed bzImage)
+#   initramfs.cpio.gz  busybox-static + an init script (see scripts/initramfs-init)
+# Versions are resolved from the meta-packages with apt-cache, and the .debs
+# are fetched with `apt-get download`. Re-running is cheap: existing files are kept
+# unless the resolved version changed.
+#   --cloud-only   skip the (larger) generic kernel
+set -e
+top=$(cd "$(dirname "$0")/.." && pwd)
+cache="$top/.cache/guest"
+mkdir -p "$cache/debs"
+cd "$cache/debs"
+
+want_generic=1
+[ "$1" = "--cloud-only" ] && want_generic=0
+
+resolve() {  # meta-package -> versioned linux-image package
+    apt-cache depends "$1" 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'
+}
+
+if ! apt-cache show linux-image-cloud-amd64 >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    $SUDO apt-get update -qq
+fi
+
+fetch_kernel() {  # meta-package, output name
+    pkg=$(resolve "$1")
+    if [ -z "$pkg" ]; then
+        echo "fetch-guest: cannot resolve $1 with apt-cache" >&2
+        exit 1
+    fi
+    if [ -f "$cache/$2" ] && [ "$(cat "$cache/$2.pkg" 2>/dev/null)" = "$pkg" ]; then
+        return 0
+    fi
+    echo "fetch-guest: downloading $pkg"
+    rm -f "$pkg"_*.deb
+    apt-get download "$pkg" >/dev/null 2>&1 || apt-get download "$pkg"
+    rm -rf x && mkdir x && dpkg-deb -x "$pkg"_*.deb x
+    cp x/boot/vmlinuz-* "$cache/$2"
+    cp x/boot/config-* "$cache/$2.config"
+    echo "$pkg" > "$cache/$2.pkg"
+    rm -rf x
+}
+
+fetch_kernel linux-image-cloud-amd64 vmlinuz-cloud
+[ $want_generic = 1 ] && fetch_kernel linux-image-amd64 vmlinuz-amd64
+
+if [ ! -f "$cache/busybox" ]; then
+    echo "fetch-guest: downloading busybox-static"
+    rm -f busybox-static_*.deb
+    apt-get download busybox-static >/dev/null 2>&1 || apt-get download busybox-static
+    rm -rf bb && mkdir bb && dpkg-deb -x busybox-static_*.deb bb
+    cp bb/bin/busybox "$cache/busybox"
+    rm -rf bb
+fi
+
+# The initramfs: rebuilt whenever the init script or busybox changes.
+init="$top/scripts/initramfs-init"
+if [ ! -f "$cache/initramfs.cpio.gz" ] || [ "$init" -nt "$cache/initramfs.cpio.gz" ] \
+   || [ "$cache/busybox" -nt "$cache/initramfs.cpio.gz" ]; then
+    root="$cache/initramfs-root"
+    rm -rf "$root"
+    mkdir -p "$root/bin" "$root/sbin" "$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/root" "$root/etc"
+    cp "$cache/busybox" "$root/bin/busybox"
+    ln -s busybox "$root/bin/sh"
+    cp "$init" "$root/init"
+    chmod 755 "$root/init"
+    (cd "$root" && find . | cpio -o -H newc --quiet | gzip -9 > "$cache/initramfs.cpio.gz")
+    rm -rf "$root"
+    echo "fetch-guest: built $cache/initramfs.cpio.gz"
+fi
