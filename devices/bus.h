@@ -227,10 +227,43 @@ void lapic_deliver(struct lapic *apic, uint8_t vector, uint8_t delivery_mode, bo
 /** Register the APICs of all CPUs so IPIs and IOAPIC messages find them. */
 void lapic_set_cluster(struct lapic **apics, int count);
 
+/* Default physical addresses of the PC's interrupt controllers and HPET. */
+#define LAPIC_DEFAULT_BASE  0xFEE00000ull
+#define IOAPIC_DEFAULT_BASE 0xFEC00000ull
+#define HPET_DEFAULT_BASE   0xFED00000ull
+
+/** EOI broadcast callback: the APIC retired level-triggered @vector (SDM Vol. 3A 10.8.5). */
+typedef void lapic_eoi_fn(void *opaque, uint8_t vector);
+/** Set the EOI broadcast hook of @apic (the board points it at ioapic_eoi()). */
+void lapic_set_eoi_hook(struct lapic *apic, lapic_eoi_fn *hook, void *opaque);
+/** Current IA32_APIC_BASE value (base address, BSP bit 8, global enable bit 11). */
+uint64_t lapic_get_base(const struct lapic *apic);
+/**
+ * Send a message on the APIC bus to every APIC of the cluster matching @dest
+ * (SDM Vol. 3A 10.6.2: physical ID, or logical flat/cluster via LDR/DFR;
+ * 0xFF = broadcast). Lowest-priority goes to the first match. Used by the
+ * IOAPIC and for MSIs.
+ */
+void lapic_deliver_dest(uint8_t dest, bool dest_logical, uint8_t delivery_mode, uint8_t vector,
+                        bool level_trigger);
+/** Deliver an MSI write (SDM Vol. 3A 10.11: address 0xFEExxxxx, data = vector/mode/trigger). */
+void lapic_send_msi(uint64_t addr, uint32_t data);
+/**
+ * Register file access by offset (0x000..0x3F0, 16-byte aligned), separate
+ * from the MMIO dispatch so a per-vCPU APIC page can be added for SMP.
+ */
+uint32_t lapic_reg_read(struct lapic *apic, uint32_t offset);
+void lapic_reg_write(struct lapic *apic, uint32_t offset, uint32_t value);
+
 /** 82093AA IOAPIC at @base_gpa (0xFEC00000), 24 pins. Pins via ioapic_irq(). */
 struct ioapic;
 struct ioapic *ioapic_create(struct bus *bus, uint64_t base_gpa);
 struct irq_line ioapic_irq(struct ioapic *io, int pin);
+/**
+ * EOI broadcast from a local APIC (82093AA 3.2.4 Remote IRR): clears Remote IRR
+ * of level-triggered entries with @vector and redelivers pins still asserted.
+ */
+void ioapic_eoi(struct ioapic *io, uint8_t vector);
 
 /** HPET (IA-PC HPET spec 1.0a) at @base_gpa, 3 comparators, legacy replacement routing. */
 struct hpet;
