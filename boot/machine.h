@@ -66,6 +66,15 @@ struct boot_info {
     bool long_mode_entry;       /* bzImage 64-bit entry; else 32-bit (PVH) */
     uint64_t entry_gpa;
     uint64_t boot_params_gpa;   /* zero page (bzImage) or hvm_start_info (PVH) */
+    uint64_t cr3;               /* 64-bit entry: identity-mapped page tables (PML4) */
+    uint64_t gdt_gpa;           /* GDT built by the loader */
+    uint16_t gdt_limit;
+    uint16_t code_sel, data_sel;/* 0x10/0x18 (__BOOT_CS/__BOOT_DS) or 0x08/0x18 (PVH) */
+    uint64_t kernel_gpa;        /* where the kernel image was copied */
+    uint64_t kernel_end;        /* kernel_gpa + memory it needs (init_size / last PT_LOAD) */
+    uint64_t cmdline_gpa;
+    uint64_t initrd_gpa;        /* 0 if none */
+    uint64_t initrd_size;
 };
 
 /** One e820 entry (boot_params.e820_table, boot.rst / ACPI "Address Range Types"). */
