@@ -184,6 +184,8 @@ static void x86_code_write_hook(void *opaque, gpa_t page_gpa)
     }
 }
 
+static void x86_dump(struct vcpu *v, FILE *f);
+
 /* ---------------------------------------------------------------- run loop */
 
 /* Deliver a pending NMI or external interrupt if the CPU accepts one now. */
@@ -254,6 +256,12 @@ static enum vcpu_exit x86_run(struct vcpu *v, uint64_t budget_insns)
 
         struct x86_block *b = x86_block_lookup(cpu);
         b->exec_count++;
+        if (unlikely(log_mask & (LOG_EXEC | LOG_CPU))) {
+            qlog(LOG_EXEC, "Trace %d: rip 0x%016" PRIx64 " gpa 0x%" PRIx64 " cpl %u insns %u",
+                 v->index, cpu->rip, b->pc_gpa, cpu->cpl, b->n_insns);
+            if (log_enabled(LOG_CPU))
+                x86_dump(v, log_file());
+        }
         unsigned n = b->n_insns;
         const struct x86_binsn *bi = b->insns;
         for (unsigned i = 0; i < n; i++, bi++) {
