@@ -431,6 +431,10 @@ prefixes_done:;
         return X86_DECODE_UD;
     if (mode == X86_MODE_64 && (attr & A_I64))
         return X86_DECODE_UD;
+    /* 0F 78/79 are VMREAD/VMWRITE only without 66/F2/F3 (those are AMD SSE4a). */
+    if (!vex && (out->op == X86_OP(X86_MAP_0F, 0x78) || out->op == X86_OP(X86_MAP_0F, 0x79)) &&
+        out->mprefix != X86_PFX_NONE)
+        return X86_DECODE_UD;
 
     /* ModRM (+SIB, displacement) and per-/digit group attributes. */
     if (attr & A_MODRM) {
