@@ -34,23 +34,14 @@
 #include "util/compiler.h"
 #include "util/log.h"
 
-/* Where the devices helper puts the ACPI PM block (devices/bus.h), with fallbacks. */
-#ifndef ACPI_PM_BASE
-#define ACPI_PM_BASE 0x600
-#endif
-#ifndef ACPI_SLP_TYP_S5
-#define ACPI_SLP_TYP_S5 5
-#endif
-#define ACPI_PM1_EVT_LEN 4
-#define ACPI_PM1_CNT_LEN 2
-#define ACPI_PM_TMR_LEN  4
-#define ACPI_PM1_CNT_OFF 4   /* PM1a_CNT_BLK = base + 4 */
-#define ACPI_PM_TMR_OFF  8   /* PM_TMR_BLK = base + 8 */
+/* The ACPI PM block (ACPI_PM_BASE, ACPI_PM_*_OFFSET/_LEN, ACPI_SLP_TYP_S5) is
+ * defined by the devices layer in devices/bus.h; the FADT and \_S5 follow it. */
 #define ACPI_SCI_IRQ     9
 
-#define PC_LAPIC_BASE    0xFEE00000u
-#define PC_IOAPIC_BASE   0xFEC00000u
-#define PC_HPET_BASE     0xFED00000u
+#define PC_LAPIC_BASE    ((uint32_t)LAPIC_DEFAULT_BASE)
+#define PC_IOAPIC_BASE   ((uint32_t)IOAPIC_DEFAULT_BASE)
+#define PC_HPET_BASE     0xFED00000u   /* == HPET_DEFAULT_BASE; a literal for the static _CRS bytes */
+_Static_assert(PC_HPET_BASE == HPET_DEFAULT_BASE, "HPET base");
 #define PC_RESET_PORT    0xCF9
 #define PC_RESET_VALUE   0x06
 #define PC_COM1_BASE     0x3F8
@@ -188,10 +179,10 @@ static void build_fadt(uint8_t *t, uint64_t facs_gpa, uint64_t dsdt_gpa)
     boot_wr16(t + 46, ACPI_SCI_IRQ);                /* SCI_INT */
     boot_wr32(t + 48, 0);                           /* SMI_CMD: none, always in ACPI mode */
     boot_wr32(t + 56, ACPI_PM_BASE);                /* PM1a_EVT_BLK */
-    boot_wr32(t + 64, ACPI_PM_BASE + ACPI_PM1_CNT_OFF);  /* PM1a_CNT_BLK */
-    boot_wr32(t + 76, ACPI_PM_BASE + ACPI_PM_TMR_OFF);   /* PM_TMR_BLK */
-    t[88] = ACPI_PM1_EVT_LEN;
-    t[89] = ACPI_PM1_CNT_LEN;
+    boot_wr32(t + 64, ACPI_PM_BASE + ACPI_PM_CNT_OFFSET);  /* PM1a_CNT_BLK */
+    boot_wr32(t + 76, ACPI_PM_BASE + ACPI_PM_TMR_OFFSET);   /* PM_TMR_BLK */
+    t[88] = ACPI_PM_EVT_LEN;
+    t[89] = ACPI_PM_CNT_LEN;
     t[91] = ACPI_PM_TMR_LEN;
     boot_wr16(t + 96, 0xFFF);                       /* P_LVL2_LAT > 100: no C2 */
     boot_wr16(t + 98, 0x3E9);                       /* P_LVL3_LAT > 1000: no C3 */
@@ -203,9 +194,9 @@ static void build_fadt(uint8_t *t, uint64_t facs_gpa, uint64_t dsdt_gpa)
     t[131] = 0;                                     /* FADT minor version (6.0) */
     boot_wr64(t + 132, facs_gpa);                   /* X_FIRMWARE_CTRL */
     boot_wr64(t + 140, dsdt_gpa);                   /* X_DSDT */
-    put_gas(t + 148, 1, ACPI_PM1_EVT_LEN * 8, 0, ACPI_PM_BASE);
-    put_gas(t + 172, 1, ACPI_PM1_CNT_LEN * 8, 0, ACPI_PM_BASE + ACPI_PM1_CNT_OFF);
-    put_gas(t + 208, 1, ACPI_PM_TMR_LEN * 8, 0, ACPI_PM_BASE + ACPI_PM_TMR_OFF);
+    put_gas(t + 148, 1, ACPI_PM_EVT_LEN * 8, 0, ACPI_PM_BASE);
+    put_gas(t + 172, 1, ACPI_PM_CNT_LEN * 8, 0, ACPI_PM_BASE + ACPI_PM_CNT_OFFSET);
+    put_gas(t + 208, 1, ACPI_PM_TMR_LEN * 8, 0, ACPI_PM_BASE + ACPI_PM_TMR_OFFSET);
 }
 
 /** MADT (5.2.12) for @ncpus processors; returns its length. @t NULL: just size it. */

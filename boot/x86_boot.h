@@ -44,6 +44,17 @@
 #define X86_ACPI_BASE_GPA       0xE0000ull
 #define X86_ACPI_SIZE           0x20000ull
 
+/** Low/high RAM split of the pc board: RAM above this sits at 4 GiB and up (PCI hole). */
+#define PC_LOW_RAM_LIMIT        0xC0000000ull
+#define PC_E820_MAX             8
+
+/**
+ * The pc board's e820 map (e820.c) for @ram_bytes of RAM laid out as
+ * guest_mem_init_pc(ram, PC_LOW_RAM_LIMIT) does. Fills at most @max entries
+ * of @out, sorted by address; returns the count (0 if @max is too small).
+ */
+int pc_build_e820(uint64_t ram_bytes, struct e820_entry *out, int max);
+
 /** Little-endian field access into a byte buffer (callers bounds-check). */
 static inline uint16_t boot_rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static inline uint32_t boot_rd32(const uint8_t *p) { return boot_rd16(p) | (uint32_t)boot_rd16(p + 2) << 16; }
