@@ -93,14 +93,9 @@ static void op_ret(struct x86_cpu *cpu, const struct x86_insn *insn)
         x86_raise_gp0(cpu);
     }
     if ((insn->op & 0xff) == 0xc2) {
-        unsigned ss = x86_stack_size(cpu);
+        uint64_t mask = x86_size_mask(x86_stack_size(cpu));
         uint64_t nsp = cpu->gpr[X86_RSP] + (insn->imm & 0xffff);
-        if (ss == 8)
-            cpu->gpr[X86_RSP] = nsp;
-        else if (ss == 4)
-            cpu->gpr[X86_RSP] = (uint32_t)nsp;
-        else
-            cpu->gpr[X86_RSP] = (cpu->gpr[X86_RSP] & ~0xffffull) | (nsp & 0xffff);
+        cpu->gpr[X86_RSP] = (cpu->gpr[X86_RSP] & ~mask) | (nsp & mask);
     }
     cpu->next_rip = t;
 }

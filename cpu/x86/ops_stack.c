@@ -19,16 +19,11 @@ static inline unsigned stack_opsize(const struct x86_cpu *cpu, const struct x86_
     return size;
 }
 
-/** Write @value to RSP at the stack address size (SP, ESP or RSP). */
+/** Write @value to RSP at the stack address size (SP, ESP or RSP; like x86_push). */
 static inline void set_sp(struct x86_cpu *cpu, uint64_t value)
 {
-    unsigned ss = x86_stack_size(cpu);
-    if (ss == 8)
-        cpu->gpr[X86_RSP] = value;
-    else if (ss == 4)
-        cpu->gpr[X86_RSP] = (uint32_t)value;   /* upper half undefined outside 64-bit mode */
-    else
-        cpu->gpr[X86_RSP] = (cpu->gpr[X86_RSP] & ~0xffffull) | (value & 0xffff);
+    uint64_t mask = x86_size_mask(x86_stack_size(cpu));
+    cpu->gpr[X86_RSP] = (cpu->gpr[X86_RSP] & ~mask) | (value & mask);
 }
 
 typedef void (*guarded_fn)(struct x86_cpu *cpu, const struct x86_insn *insn);
