@@ -47,7 +47,7 @@ enum { IOAPICID = 0x00, IOAPICVER = 0x01, IOAPICARB = 0x02, IOREDTBL0 = 0x10 };
 #define RTE_MASK             (1ull << 16)
 #define RTE_DEST(e)          ((uint8_t)((e) >> 56))
 /* Writable bits: all but Delivery Status (12), Remote IRR (14) and reserved 55:17. */
-#define RTE_WRITABLE         (0xff00000000000000ull | 0x1affull)
+#define RTE_WRITABLE         (0xff00000000000000ull | 0x1afffull)
 
 /** One IOAPIC. */
 struct ioapic {
