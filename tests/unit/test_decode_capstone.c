@@ -141,6 +141,14 @@ static void compare_one(csh h, cs_insn *ci, const uint8_t *b, size_t n,
         st->both_invalid++;
     } else if (ours < 0) {
         st->only_capstone++;
+        if (getenv("QTEMU_DECODE_ONLY_CAPSTONE")) {
+            /* debugging aid: list encodings we reject (UD) but Capstone accepts */
+            char hex[64] = "";
+            for (int i = 0; i < cs && i < 16; i++)
+                sprintf(hex + strlen(hex), "%02x ", b[i]);
+            fprintf(stderr, "only-capstone %d-bit: %s(ours %d): %s %s\n",
+                    16 << mode, hex, ours, ci->mnemonic, ci->op_str);
+        }
     } else if (!cs_ok) {
         st->only_ours++;
     } else if (ours == cs) {
