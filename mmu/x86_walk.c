@@ -71,6 +71,7 @@
 /** Where the walk found each entry, to set A/D once it succeeds. */
 struct walk_trace {
     void *host[MAX_LEVELS];
+    gpa_t gpa[MAX_LEVELS];
     uint8_t width[MAX_LEVELS];   /* 4 or 8 bytes */
     int n;
 };
@@ -88,22 +89,30 @@ static bool read_entry(struct guest_mem *mem, gpa_t gpa, unsigned width, uint64_
         *val = __atomic_load_n((uint32_t *)h, __ATOMIC_RELAXED);
     if (track) {
         tr->host[tr->n] = h;
+        tr->gpa[tr->n] = gpa;
         tr->width[tr->n] = (uint8_t)width;
         tr->n++;
     }
     return true;
 }
 
-/* Atomically OR @bits into the entry at @host (@width bytes). */
-static void set_bits(void *host, unsigned width, uint64_t bits)
+/*
+ * Atomically OR @bits into the entry at @host (@width bytes, guest-physical
+ * @gpa). A change is a guest-memory write like any other: code tracking
+ * hears of it (page tables sharing a page with code are legal, if odd).
+ */
+static void set_bits(struct guest_mem *mem, void *host, gpa_t gpa, unsigned width, uint64_t bits)
 {
     if (width == 8) {
-        if ((__atomic_load_n((uint64_t *)host, __ATOMIC_RELAXED) & bits) != bits)
-            __atomic_fetch_or((uint64_t *)host, bits, __ATOMIC_RELAXED);
+        if ((__atomic_load_n((uint64_t *)host, __ATOMIC_RELAXED) & bits) == bits)
+            return;
+        __atomic_fetch_or((uint64_t *)host, bits, __ATOMIC_RELAXED);
     } else {
-        if ((__atomic_load_n((uint32_t *)host, __ATOMIC_RELAXED) & bits) != bits)
-            __atomic_fetch_or((uint32_t *)host, (uint32_t)bits, __ATOMIC_RELAXED);
+        if ((__atomic_load_n((uint32_t *)host, __ATOMIC_RELAXED) & bits) == bits)
+            return;
+        __atomic_fetch_or((uint32_t *)host, (uint32_t)bits, __ATOMIC_RELAXED);
     }
+    gpa_note_write(mem, gpa, width);
 }
 
 bool x86_walk_permits(const struct x86_paging_ctx *ctx, const struct x86_walk_result *r,
@@ -313,7 +322,7 @@ bool x86_walk(struct guest_mem *mem, const struct x86_paging_ctx *ctx, gva_t gva
         uint64_t bits = PTE_A;
         if (i == tr.n - 1 && access == MMU_WRITE)
             bits |= PTE_D;
-        set_bits(tr.host[i], tr.width[i], bits);
+        set_bits(mem, tr.host[i], tr.gpa[i], tr.width[i], bits);
     }
     if (access == MMU_WRITE)
         out->dirty = true;
