@@ -198,7 +198,10 @@ struct x86_walk_result {
 
 /**
  * Translate @gva for @access under @ctx (SDM Vol. 3A 4.3-4.6), setting A bits
- * on every level and D on the leaf for writes. On a fault returns false and
+ * on every level and D on the leaf for writes (only once the translation,
+ * permissions included, succeeded). CR0.PG = 0 gives the identity with full
+ * permissions. Reserved bits (above X86_MAXPHYADDR, XD without EFER.NXE, ...)
+ * fault with P and RSVD set. On a fault returns false and
  * sets *pf_error to the #PF error code (P, W/R, U/S, RSVD, I/D bits of SDM
  * Vol. 3A 4.7); the caller raises #PF with CR2 = @gva. Paging-structure
  * entries that are not RAM read as not-present.

@@ -453,3 +453,25 @@ Test(x86_mem, bytes_and_probe)
     cr_assert(RAISES(x86_probe_write(cpu, 0x401ff0, 0x20)));
     cr_assert_eq(cpu->cr2, 0x402000);
 }
+
+Test(x86_mem, invlpg_of_large_page_and_global_entries)
+{
+    /* 2 MiB page at gva 0x800000 -> gpa 0x200000, global (CR4.PGE). */
+    cpu->cr4 |= X86_CR4_PGE;
+    map_page(0x400000, 0x100000, PTE_P | PTE_RW);           /* builds the PD */
+    uint64_t *pde = pte_ptr(0x3000, 4);                       /* PD: second table allocated */
+    cr_assert_eq(*pte_ptr(0x3000, 2) & ~0xfffull, 0x4000, "fixture layout");
+    *pde = 0x200000 | (1ull << 7) | (1ull << 8) | PTE_P | PTE_RW;
+    *gpa_map(&mem, 0x200000, 1) = 1;
+    *gpa_map(&mem, 0x3ff000, 1) = 2;
+    cr_assert_eq(x86_read8(cpu, 0x800000), 1);
+    cr_assert_eq(x86_read8(cpu, 0x9ff000), 2);
+    /* Retarget the large page; a CR3 write keeps global entries (SDM 4.10.4.1). */
+    *pde = 0x000000 | (1ull << 7) | (1ull << 8) | PTE_P | PTE_RW;
+    x86_tlb_flush(cpu, true);
+    cr_assert_eq(x86_read8(cpu, 0x9ff000), 2, "global entry dropped by a CR3 flush");
+    /* INVLPG of any address in the 2 MiB page drops every piece of it. */
+    x86_tlb_flush_page(cpu, 0x812345);
+    *gpa_map(&mem, 0x1ff000, 1) = 3;
+    cr_assert_eq(x86_read8(cpu, 0x9ff000), 3, "stale piece of a large page after INVLPG");
+}
