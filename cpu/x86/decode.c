@@ -19,9 +19,11 @@
  *    /1-7) and SALC (D6) are UD;
  *  - in 64-bit mode ES/CS/SS/DS overrides are ignored (SDM Vol. 1 3.3.7.1):
  *    seg keeps its default and X86_INSN_SEGOVR is not set; FS/GS work;
+ *  - LOCK is checked here (SDM Vol. 2A "LOCK": listed read-modify-write
+ *    instructions with a memory destination only; else UD);
  *  - only a few validity checks that depend on ModRM are done here (memory-only
  *    operands with mod = 11b, undefined group /digits); everything else about
- *    validity (CPL, CR4 bits, CPUID features, LOCK legality, mandatory-prefix
+ *    validity (CPL, CR4 bits, CPUID features, x87 reserved forms, mandatory-prefix
  *    combinations) is the interpreter's job, which raises #UD for opcodes it
  *    does not implement.
  */
@@ -247,6 +249,43 @@ static uint32_t group_attr(uint16_t op, uint32_t attr, uint8_t modrm, enum x86_c
 }
 
 /*
+ * May @op (with ModRM already decoded into @insn) carry a LOCK prefix? SDM
+ * Vol. 2A "LOCK": only ADD ADC AND BTC BTR BTS CMPXCHG CMPXCHG8B/16B DEC INC
+ * NEG NOT OR SBB SUB XOR XADD XCHG, and only with a memory destination;
+ * anything else is #UD.
+ */
+static bool lock_allowed(const struct x86_insn *insn)
+{
+    unsigned digit = (insn->modrm >> 3) & 7;
+
+    if (!(insn->flags & X86_INSN_MEM))
+        return false;
+    switch (insn->op) {
+    case 0x00: case 0x01: case 0x08: case 0x09: case 0x10: case 0x11: case 0x18: case 0x19:
+    case 0x20: case 0x21: case 0x28: case 0x29: case 0x30: case 0x31:   /* ALU Eb,Gb / Ev,Gv */
+    case 0x86: case 0x87:                                               /* XCHG */
+        return true;
+    case 0x80: case 0x81: case 0x82: case 0x83:                         /* Grp 1 except CMP */
+        return digit != 7;
+    case 0xf6: case 0xf7:                                               /* Grp 3 NOT NEG */
+        return digit == 2 || digit == 3;
+    case 0xfe: case 0xff:                                               /* Grp 4/5 INC DEC */
+        return digit < 2;
+    case X86_OP(X86_MAP_0F, 0xab): case X86_OP(X86_MAP_0F, 0xb3):       /* BTS BTR */
+    case X86_OP(X86_MAP_0F, 0xbb):                                      /* BTC */
+    case X86_OP(X86_MAP_0F, 0xb0): case X86_OP(X86_MAP_0F, 0xb1):       /* CMPXCHG */
+    case X86_OP(X86_MAP_0F, 0xc0): case X86_OP(X86_MAP_0F, 0xc1):       /* XADD */
+        return true;
+    case X86_OP(X86_MAP_0F, 0xba):                                      /* Grp 8 BTS BTR BTC */
+        return digit >= 5;
+    case X86_OP(X86_MAP_0F, 0xc7):                                      /* Grp 9 CMPXCHG8B/16B */
+        return digit == 1;
+    default:
+        return false;
+    }
+}
+
+/*
  * Parse a VEX prefix at the cursor (SDM Vol. 2A 2.3.5-2.3.6): @b0 is C4 or
  * C5, already checked to be VEX (not LES/LDS). Fills map, mprefix, vex_v,
  * vex_l and out->rex (0x40 | W R X B). Returns the map or an error.
@@ -447,6 +486,8 @@ prefixes_done:;
     } else if (attr & A_REGOP) {
         out->rm = (uint8_t)((b & 7) | ((rex & 1) << 3));
     }
+    if (lock && !lock_allowed(out))
+        return X86_DECODE_UD;
 
     /* Operand size (SDM Vol. 1 3.6, Vol. 2A 2.2.1.2; Appendix A d64/f64). */
     unsigned opsize;

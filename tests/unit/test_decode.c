@@ -277,6 +277,24 @@ Test(decode, invalid_in_64bit_mode)
     cr_expect_eq(DEC(X86_MODE_64, &i, 0x0f, 0x38, 0xff, 0xc0), X86_DECODE_UD);
 }
 
+Test(decode, lock_prefix_rules)
+{
+    /* SDM Vol. 2A "LOCK": #UD unless a listed RMW instruction with a memory destination */
+    struct x86_insn i;
+    cr_expect_eq(DEC(X86_MODE_64, &i, 0xf0, 0x01, 0x08), 3);              /* lock add [rax], ecx */
+    cr_expect(i.flags & X86_INSN_LOCK);
+    cr_expect_eq(DEC(X86_MODE_64, &i, 0xf0, 0x48, 0x0f, 0xb1, 0x0a), 5);  /* lock cmpxchg [rdx], rcx */
+    cr_expect_eq(DEC(X86_MODE_64, &i, 0xf0, 0x0f, 0xc7, 0x0f), 4);        /* lock cmpxchg8b [rdi] */
+    cr_expect_eq(DEC(X86_MODE_64, &i, 0xf0, 0x83, 0x00, 0x01), 4);        /* lock add dword [rax], 1 */
+    cr_expect_eq(DEC(X86_MODE_64, &i, 0xf0, 0x0f, 0xba, 0x28, 0x01), 5);  /* lock bts dword [rax], 1 */
+    cr_expect_eq(DEC(X86_MODE_64, &i, 0xf0, 0x03, 0x08), X86_DECODE_UD);  /* add ecx, [rax]: reg dest */
+    cr_expect_eq(DEC(X86_MODE_64, &i, 0xf0, 0x01, 0xc8), X86_DECODE_UD);  /* add eax, ecx */
+    cr_expect_eq(DEC(X86_MODE_64, &i, 0xf0, 0x83, 0x38, 0x01), X86_DECODE_UD); /* cmp */
+    cr_expect_eq(DEC(X86_MODE_64, &i, 0xf0, 0x89, 0x08), X86_DECODE_UD);  /* mov */
+    cr_expect_eq(DEC(X86_MODE_64, &i, 0xf0, 0x0f, 0xba, 0x20, 0x01), X86_DECODE_UD); /* bt */
+    cr_expect_eq(DEC(X86_MODE_64, &i, 0xf0, 0x90), X86_DECODE_UD);
+}
+
 /* ------------------------------------------------------------ immediates */
 
 Test(decode, immediates)

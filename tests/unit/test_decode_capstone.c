@@ -151,6 +151,14 @@ static void compare_one(csh h, cs_insn *ci, const uint8_t *b, size_t n,
         }
     } else if (!cs_ok) {
         st->only_ours++;
+        if (getenv("QTEMU_DECODE_ONLY_OURS")) {
+            /* debugging aid: encodings we accept (interpreter decides) but Capstone rejects */
+            char hex[64] = "";
+            for (int i = 0; i < ours && i < 16; i++)
+                sprintf(hex + strlen(hex), "%02x ", b[i]);
+            fprintf(stderr, "only-ours %d-bit: op %d:%02x %s\n", 16 << mode,
+                    insn.op >> 8, insn.op & 0xff, hex);
+        }
     } else if (ours == cs) {
         st->agree++;
     } else if (allow_listed(b, n, mode, &insn, ours, cs)) {
