@@ -58,6 +58,7 @@ enum dec_attr {
     A_VEXOK = 1u << 14,  /* 0F-map opcode that has a VEX form */
     A_PFX = 1u << 15,    /* prefix or escape byte (never a final opcode) */
     A_OK = 1u << 16,     /* defined, no other attribute */
+    A_O64 = 1u << 17,    /* o64: valid only in 64-bit mode (SYSCALL/SYSRET on Intel) */
 };
 
 #include "cpu/x86/decode_tables.inc"
@@ -468,7 +469,7 @@ prefixes_done:;
     uint32_t attr = map_attr(map, b, vex);
     if (attr == 0 || (attr & (A_UD | A_PFX)))
         return X86_DECODE_UD;
-    if (mode == X86_MODE_64 && (attr & A_I64))
+    if (mode == X86_MODE_64 ? (attr & A_I64) : (attr & A_O64))
         return X86_DECODE_UD;
     /* 0F 78/79 are VMREAD/VMWRITE only without 66/F2/F3 (those are AMD SSE4a). */
     if (!vex && (out->op == X86_OP(X86_MAP_0F, 0x78) || out->op == X86_OP(X86_MAP_0F, 0x79)) &&

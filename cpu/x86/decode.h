@@ -12,6 +12,14 @@
  * instruction longer than 15 bytes returns X86_DECODE_GP (#GP(0), SDM Vol. 2A
  * 2.3.11), and too few bytes returns X86_DECODE_SHORT.
  *
+ * Validity checked here: undefined opcode-map cells, i64/o64 opcodes,
+ * undefined group /digits, memory-only operands with mod = 11b, MOV to CS,
+ * LOCK on anything but a listed read-modify-write instruction with a memory
+ * destination, 66/F2/F3/REX/LOCK before VEX. Everything else (CPL, CR/CPUID
+ * features, mandatory-prefix combinations of SSE opcodes, x87 reserved forms)
+ * is the interpreter's job; such encodings still decode with their correct
+ * length.
+ *
  * Operand semantics are the interpreter's business: the decoder only says
  * where operands are (ModRM reg/rm, memory operand parts, immediates) and
  * their effective sizes.

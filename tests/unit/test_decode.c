@@ -269,6 +269,9 @@ Test(decode, invalid_in_64bit_mode)
     cr_expect_eq(DEC(X86_MODE_64, &i, 0xea, 0, 0, 0, 0, 0x10, 0), X86_DECODE_UD);
     cr_expect_eq(DEC(X86_MODE_64, &i, 0x9a, 0, 0, 0, 0, 0x10, 0), X86_DECODE_UD);
     cr_expect_eq(DEC(X86_MODE_64, &i, 0x62, 0x00), X86_DECODE_UD);
+    /* o64: SYSCALL/SYSRET are #UD outside 64-bit mode (SDM Vol. 2B SYSCALL, Intel) */
+    cr_expect_eq(DEC(X86_MODE_32, &i, 0x0f, 0x05), X86_DECODE_UD);
+    cr_expect_eq(DEC(X86_MODE_64, &i, 0x0f, 0x05), 2);
     /* undefined encodings */
     cr_expect_eq(DEC(X86_MODE_64, &i, 0x0f, 0x04), X86_DECODE_UD);
     cr_expect_eq(DEC(X86_MODE_64, &i, 0x8d, 0xc0), X86_DECODE_UD);   /* LEA with a register */
