@@ -15,7 +15,12 @@
  *    is refused (#GP).
  *  - Timer base clock is 1 GHz, i.e. one tick of the divide-by-1 counter per
  *    virtual nanosecond (QEMU does the same). The current count is computed
- *    from clock_ns() on each read; no per-tick work.
+ *    from clock_ns() on each read; no per-tick work. Linux takes the APIC
+ *    timer's input clock to be the core crystal (arch/x86/kernel/tsc.c,
+ *    native_calibrate_tsc sets lapic_timer_period from CPUID 0x15/0x16), so
+ *    if the CPU model reports a crystal in CPUID 0x15 it must be 1 GHz
+ *    (e.g. EAX=1, EBX=2, ECX=1000000000 for the 2 GHz TSC); with ECX = 0
+ *    and no leaf 0x16 Linux calibrates the timer against the PIT/HPET.
  *  - TSC-deadline mode is not implemented (the CPU does not advertise it):
  *    LVT timer mode bit 18 is reserved and IA32_TSC_DEADLINE is not owned.
  *  - Lowest-priority delivery goes to the first matching APIC (no focus or

@@ -387,6 +387,7 @@ Test(lapic, extint_virtual_wire_and_masking)
     cr_assert(p.msr_write(p.opaque, MSR_IA32_APIC_BASE, 0xfee00000u | (1u << 8)));
     cr_assert_eq(cpu0.level[CPU_PIN_INTR], 1);
     cr_assert_eq(p.inta(p.opaque), 0x31);
+    bus_destroy(&b2);
 }
 
 Test(lapic, apic_base_msr)
