@@ -129,6 +129,22 @@ Test(ioapic, level_pin_remote_irr_until_eoi)
     cr_assert_not(irr(0x40));
 }
 
+Test(ioapic, edge_rewrite_clears_remote_irr)
+{
+    /* Linux's __eoi_ioapic_pin for version < 0x20: mask + switch to edge, restore level. */
+    rte(9, LEVEL | 0x48);
+    pin(9, 1);
+    cr_assert(rte_rd(9) & RIRR);
+    cr_assert_eq(port.inta(port.opaque), 0x48);
+    rte(9, MASK | 0x48);
+    cr_assert_eq(rte_rd(9) & RIRR, 0, "Remote IRR is meaningless for edge entries");
+    pin(9, 0);
+    rte(9, LEVEL | 0x48);
+    cr_assert_eq(rte_rd(9) & RIRR, 0);
+    pin(9, 1);
+    cr_assert(rte_rd(9) & RIRR, "delivered again once the pin re-asserts");
+}
+
 Test(ioapic, unmask_asserted_level_pin_delivers)
 {
     rte(11, MASK | LEVEL | 0x41);
