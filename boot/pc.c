@@ -370,13 +370,20 @@ void machine_destroy(struct machine *m)
     m->ncpus = 0;
     struct pc_board *b = m->board;
     if (b) {
-        /* Device models have no destroy entry point yet: they stay allocated. */
         lapic_set_cluster(NULL, 0);
         bus_destroy(&m->bus);
         free(b->kernel);
         free(b->initrd);
         free(b->cmdline);
-        free(b);
+        /*
+         * Device models have no destroy entry point yet, so they stay
+         * allocated, and a timer of theirs may still call into the IRQ
+         * fan-out that lives in the board struct: keep it (leaked on
+         * purpose) once devices exist, rather than leave them a dangling
+         * pointer.
+         */
+        if (!b->pic)
+            free(b);
         m->board = NULL;
         guest_mem_destroy(&m->mem);
     }

@@ -488,3 +488,95 @@ Test(pvh, truncated_elf)
     free(elf);
     guest_mem_destroy(&e.mem);
 }
+
+/* ---------------------------------------------------------------- synthetic bzImage + fuzzing */
+
+/** A minimal bzImage (boot.rst header fields only): 3 setup sectors + 4 KiB payload. */
+static uint8_t *make_bzimage(size_t *len)
+{
+    const size_t setup = 4 * 512, payload = 4096;
+    uint8_t *k = calloc(1, setup + payload);
+    k[0x1F1] = 3;                                        /* setup_sects */
+    memcpy(k + 0x1F4, &(uint32_t){ payload / 16 }, 4);   /* syssize */
+    k[0x1FE] = 0x55;
+    k[0x1FF] = 0xAA;                                     /* boot_flag */
+    k[0x200] = 0xEB;
+    k[0x201] = 0x66;                                     /* header ends at 0x268 */
+    memcpy(k + 0x202, "HdrS", 4);
+    memcpy(k + 0x206, &(uint16_t){ 0x020F }, 2);
+    k[0x211] = 0x01;                                     /* LOADED_HIGH */
+    memcpy(k + 0x22C, &(uint32_t){ 0x7FFFFFFF }, 4);     /* initrd_addr_max */
+    memcpy(k + 0x230, &(uint32_t){ 0x200000 }, 4);       /* kernel_alignment */
+    k[0x234] = 1;                                        /* relocatable_kernel */
+    memcpy(k + 0x236, &(uint16_t){ 1 }, 2);              /* XLF_KERNEL_64 */
+    memcpy(k + 0x238, &(uint32_t){ 255 }, 4);            /* cmdline_size */
+    memcpy(k + 0x258, &(uint64_t){ 0x1000000 }, 8);      /* pref_address */
+    memcpy(k + 0x260, &(uint32_t){ 0x100000 }, 4);       /* init_size */
+    for (size_t i = 0; i < payload; i++)
+        k[setup + i] = (uint8_t)(i * 13 + 5);
+    *len = setup + payload;
+    return k;
+}
+
+Test(bzimage, synthetic_image)
+{
+    struct env e;
+    env_init(&e, 64ull << 20);
+    size_t len;
+    uint8_t *k = make_bzimage(&len);
+    struct boot_info bi;
+    char err[256];
+    cr_assert_eq(load(&e, k, len, NULL, 0, "x", &bi, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(bi.kernel_gpa, 0x1000000);
+    cr_assert_eq(bi.kernel_end, 0x1100000, "pref_address + init_size");
+    cr_assert_eq(memcmp(gpa_map(&e.mem, 0x1000000, 4096), k + 2048, 4096), 0);
+    /* Header bytes past 0x268 (the end given by byte 0x201) are not copied. */
+    k[0x268] = 0x77;
+    cr_assert_eq(load(&e, k, len, NULL, 0, "x", &bi, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(*gpa_map(&e.mem, bi.boot_params_gpa + 0x268, 1), 0);
+    /* setup_sects = 0 means 4 (boot.rst): the payload then starts at 5 * 512. */
+    k[0x1F1] = 0;
+    memcpy(k + 0x1F4, &(uint32_t){ (4096 - 512) / 16 }, 4);
+    cr_assert_eq(load(&e, k, len, NULL, 0, "x", &bi, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(memcmp(gpa_map(&e.mem, 0x1000000, 4096 - 512), k + 2560, 4096 - 512), 0);
+    free(k);
+    guest_mem_destroy(&e.mem);
+}
+
+Test(bzimage, fuzzed_headers_never_crash)
+{
+    struct env e;
+    env_init(&e, 32ull << 20);
+    size_t blen, elen;
+    uint8_t *bz = make_bzimage(&blen);
+    uint8_t *elf = make_elf(&elen, 62, 0x1000000, true, 0x1000000);
+    uint8_t *work = malloc(blen > elen ? blen : elen);
+    uint32_t x = 12345;
+    for (int iter = 0; iter < 4000; iter++) {
+        bool is_elf = iter & 1;
+        const uint8_t *src = is_elf ? elf : bz;
+        size_t len = is_elf ? elen : blen;
+        memcpy(work, src, len);
+        int nmut = 1 + iter % 8;
+        for (int i = 0; i < nmut; i++) {
+            x = x * 1103515245u + 12345u;
+            size_t off = is_elf ? (x >> 8) % 0x200 : 0x1F0 + (x >> 8) % 0x80;
+            x = x * 1103515245u + 12345u;
+            work[off] = (uint8_t)(x >> 16);
+        }
+        x = x * 1103515245u + 12345u;
+        size_t cut = (x >> 4) % 4 == 0 ? (x >> 8) % len : len;
+        struct boot_info bi;
+        char err[256];
+        int rc = load(&e, work, cut, NULL, 0, "console=ttyS0", &bi, err, sizeof(err));
+        cr_assert(rc == 0 || rc == -1);
+        if (rc)
+            cr_assert_neq(err[0], 0, "failure without a message (iter %d)", iter);
+        else
+            cr_assert_leq(bi.kernel_end, 32ull << 20, "claims RAM that is not there");
+    }
+    free(work);
+    free(elf);
+    free(bz);
+    guest_mem_destroy(&e.mem);
+}
