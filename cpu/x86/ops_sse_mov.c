@@ -353,14 +353,14 @@ static void op_0fd6(struct x86_cpu *cpu, const struct x86_insn *insn)
     x86_op_ud(cpu, insn);
 }
 
-/** 0F 77: EMMS: mark every x87 register empty (SDM Vol. 2 EMMS). */
+/** 0F 77: EMMS: TOP = 0 and every x87 register empty (SDM Vol. 2 EMMS, Vol. 1 Table 9-2). */
 static void op_emms(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
     if (insn->mprefix != X86_PFX_NONE) {
         x86_op_ud(cpu, insn);
         return;
     }
-    mmx_check(cpu);
+    mmx_enter(cpu);
     cpu->ftw = 0xffff;
 }
 
