@@ -89,9 +89,15 @@ struct e820_entry {
 #define E820_ACPI     3
 
 /**
- * Load a bzImage (boot protocol >= 2.06 with XLF_KERNEL_64) or an ELF vmlinux
- * with a PVH note from @kernel into @mem, with @initrd and @cmdline, building
- * boot_params (zero page) with @e820. Returns 0, or -1 with one line in @err.
+ * Load a bzImage (boot protocol >= 2.12 with XLF_KERNEL_64; boot.rst) or an
+ * ELF64 x86-64 vmlinux with a PVH note (Xen start_info.h) from @kernel into
+ * @mem, with @initrd and @cmdline, building boot_params (zero page) or
+ * hvm_start_info with @e820 and @rsdp_gpa. Fixed low-memory layout: see
+ * boot/x86_boot.h. Returns 0 and fills @out, or -1 with one line in @err
+ * (empty, "not a bzImage or ELF", truncated, "ELF for EM_X, not x86-64",
+ * protocol too old, "RAM too small for this kernel (needs N MiB)", "initrd
+ * too large for RAM", command line too long, no PVH note). Never trusts a
+ * size or offset from the image without checking it against the file.
  */
 int x86_load_kernel(struct guest_mem *mem, const uint8_t *kernel, size_t kernel_len,
                     const uint8_t *initrd, size_t initrd_len, const char *cmdline,
@@ -99,9 +105,11 @@ int x86_load_kernel(struct guest_mem *mem, const uint8_t *kernel, size_t kernel_
                     struct boot_info *out, char *err, size_t err_len);
 
 /**
- * Build ACPI tables (RSDP, XSDT, FADT, DSDT with \_S5, MADT for @ncpus, HPET)
- * in guest RAM at @base_gpa (below 1 MiB region or the reserved area).
- * Returns the RSDP's gpa, or 0 on failure.
+ * Build ACPI tables (RSDP rev 2, RSDT, XSDT, FADT rev 6, FACS, DSDT with
+ * \_SB.COM1/\_SB.HPET/\_S5, MADT for @ncpus, HPET; ACPI 6.4 ch. 5) in the
+ * @size_bytes of guest RAM at @base_gpa (16-byte aligned; the pc board uses
+ * 0xE0000, so the BIOS-area scan finds the RSDP). Returns the RSDP's gpa, or
+ * 0 if @ncpus is not 1..255, the area is too small or not RAM.
  */
 uint64_t acpi_build_tables(struct guest_mem *mem, uint64_t base_gpa, uint64_t size_bytes, int ncpus);
 
