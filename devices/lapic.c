@@ -39,6 +39,9 @@
  *    region. The register logic (lapic_reg_read/lapic_reg_write) is separate
  *    from the MMIO dispatch so that a per-vCPU dispatch can be added for SMP.
  *  - Delivery is instantaneous: ICR delivery status always reads idle.
+ *  - Clearing IA32_APIC_BASE[11] resets the register file to its power-up
+ *    state (10.4.3) but leaves the MMIO page mapped (the SDM lets the page
+ *    decode to memory then; nothing Linux relies on).
  */
 #include <errno.h>
 #include <stdlib.h>
