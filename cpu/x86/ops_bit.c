@@ -10,11 +10,12 @@
  * modulo the operand width (SDM Vol. 2A BT, Table 3-2).
  *
  * Undefined flags (policy, checked against the Intel host by
- * tests/unit/test_alu_diff.c): BT* change only CF. BSF/BSR change ZF only
- * (others preserved) and leave the destination unchanged for a zero source
+ * tests/unit/test_alu_diff.c): BT* change only CF. BSF/BSR set ZF, clear
+ * CF/OF/SF/AF, set PF from the index found (from 0 for a zero source; as Intel
+ * does), and leave the destination unchanged for a zero source
  * (32-bit destinations are then still not zero-extended). TZCNT/LZCNT are
- * always available (qtemu's models advertise BMI1/ABM); their OF/SF/AF/PF
- * are preserved. BSWAP of a 16-bit register clears it (as Intel does).
+ * always available (qtemu's models advertise BMI1/ABM); they clear
+ * OF/SF/AF/PF. BSWAP of a 16-bit register clears it (as Intel does).
  * RDRAND/RDSEED use the host's getrandom(); CF = 0 when it cannot answer.
  */
 #include <sys/random.h>
@@ -109,7 +110,7 @@ static void op_bitscan(struct x86_cpu *cpu, const struct x86_insn *insn)
         else
             n = __builtin_ctzll(src);
         x86_greg_write(cpu, insn, size, n);
-        f &= ~(X86_FLAG_CF | X86_FLAG_ZF);
+        f = 0;
         if (src == 0)
             f |= X86_FLAG_CF;
         if (n == 0)
@@ -117,13 +118,14 @@ static void op_bitscan(struct x86_cpu *cpu, const struct x86_insn *insn)
         x86_set_eflags_cc(cpu, f);
         return;
     }
+    (void)f;
     if (src == 0) {
-        x86_set_eflags_cc(cpu, f | X86_FLAG_ZF);
+        x86_set_eflags_cc(cpu, X86_FLAG_ZF | X86_FLAG_PF);
         return;
     }
     unsigned idx = rev ? 63 - __builtin_clzll(src) : __builtin_ctzll(src);
     x86_greg_write(cpu, insn, size, idx);
-    x86_set_eflags_cc(cpu, f & ~X86_FLAG_ZF);
+    x86_set_eflags_cc(cpu, x86_pf_of(idx));
 }
 
 /** POPCNT Gv, Ev (F3 0F B8): all six flags cleared, ZF = source is zero. Without F3: #UD. */
