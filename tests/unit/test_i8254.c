@@ -23,6 +23,14 @@ static void irq_sink(void *opaque, int line, int l)
 static uint8_t in8(uint16_t p) { return io_space_read(&b.pio, p, 1); }
 static void out8(uint16_t p, uint8_t v) { io_space_write(&b.pio, p, v, 1); }
 
+/* LSB then MSB, in that order (operand evaluation order is unspecified in C). */
+static unsigned in16_lsb_msb(uint16_t p)
+{
+    unsigned lo = in8(p);
+    unsigned hi = in8(p);
+    return lo | hi << 8;
+}
+
 /* Ticks elapsed after @ns, from the datasheet's CLK rate. */
 static int64_t ticks_at(int64_t ns) { return ns * 1193182 / 1000000000; }
 
@@ -64,12 +72,10 @@ Test(pit, mode2_counter_read)
     clock_set_manual(500000);
     out8(0x43, 0x00);             /* counter latch, channel 0 */
     clock_set_manual(700000);     /* latched value must not move */
-    unsigned v = in8(0x40);
-    v |= in8(0x40) << 8;
+    unsigned v = in16_lsb_msb(0x40);
     cr_assert_eq(v, 1193 - ticks_at(500000) % 1193);
     /* Unlatched read now follows the clock. */
-    v = in8(0x40);
-    v |= in8(0x40) << 8;
+    v = in16_lsb_msb(0x40);
     cr_assert_eq(v, 1193 - ticks_at(700000) % 1193);
 }
 
@@ -109,7 +115,7 @@ Test(pit, mode0_gate_low_pauses)
     out8(0x61, 0x00);             /* gate low: stop */
     clock_set_manual(5000000);
     out8(0x43, 0x80);
-    unsigned v = in8(0x42) | in8(0x42) << 8;
+    unsigned v = in16_lsb_msb(0x42);
     cr_assert_eq(v, 0xffff - ticks_at(1000000));
 }
 
@@ -124,7 +130,7 @@ Test(pit, readback_status_and_count)
     out8(0x43, 0xc2);             /* read-back count + status, ch0 */
     uint8_t st = in8(0x40);
     cr_assert_eq(st, 0x80 | 0x30 | 0x04, "status: OUT=1, RW=11, M=010, BCD=0");
-    unsigned v = in8(0x40) | in8(0x40) << 8;
+    unsigned v = in16_lsb_msb(0x40);
     cr_assert_eq(v, 100 - ticks_at(20000));
 }
 
@@ -136,7 +142,7 @@ Test(pit, bcd_counting)
     clock_set_manual(83811);      /* 100 ticks */
     cr_assert_eq(ticks_at(83811), 100);
     out8(0x43, 0x00);
-    unsigned v = in8(0x40) | in8(0x40) << 8;
+    unsigned v = in16_lsb_msb(0x40);
     cr_assert_eq(v, 0x0900);
 }
 
