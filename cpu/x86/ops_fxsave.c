@@ -90,6 +90,7 @@ static void op_fxrstor(struct x86_cpu *cpu, const struct x86_insn *insn)
         x86_raise_gp0(cpu);
     /* All checks done: commit. */
     memcpy(&cpu->fcw, img + 0, 2);
+    cpu->fcw = x87_fcw_value(cpu->fcw);
     memcpy(&cpu->fsw, img + 2, 2);
     memcpy(&cpu->fop, img + 6, 2);
     cpu->fop &= 0x7ff;

@@ -113,20 +113,39 @@ static bool stack_fault(struct x86_cpu *cpu, bool overflow)
     return false;
 }
 
+/* st_get results: 0 = stop (unmasked stack fault), 1 = value, 2 = masked underflow. */
+enum { ST_STOP = 0, ST_OK = 1, ST_UNDERFLOW = 2 };
+
 /**
- * Read ST(i) into @out. On an empty register: stack underflow; returns false
- * if the instruction must stop, else *out = indefinite.
+ * Read ST(i) into @out. On an empty register: stack underflow; returns
+ * ST_STOP if the instruction must stop, else ST_UNDERFLOW with *out =
+ * indefinite (an arithmetic result is then the indefinite itself, whatever
+ * the other operand, SDM Vol. 1 8.5.1.1).
  */
-static bool st_get(struct x86_cpu *cpu, unsigned i, union x86_fpreg *out)
+static int st_get(struct x86_cpu *cpu, unsigned i, union x86_fpreg *out)
 {
     unsigned p = st_phys(cpu, i);
     if (tag_of(cpu, p) == FTAG_EMPTY) {
         if (stack_fault(cpu, false))
-            return false;
+            return ST_STOP;
         *out = fp_indefinite();
-        return true;
+        return ST_UNDERFLOW;
     }
     *out = cpu->st[p];
+    return ST_OK;
+}
+
+/** Read ST(i) and ST(j); false = stop; *uf = a masked underflow happened. */
+static bool st_get2(struct x86_cpu *cpu, unsigned i, union x86_fpreg *x, unsigned j,
+                    union x86_fpreg *y, bool *uf)
+{
+    int a = st_get(cpu, i, x);
+    if (!a)
+        return false;
+    int b = st_get(cpu, j, y);
+    if (!b)
+        return false;
+    *uf = a == ST_UNDERFLOW || b == ST_UNDERFLOW;
     return true;
 }
 
@@ -180,15 +199,17 @@ enum hx_op {
 static noinline uint16_t hx(struct x86_cpu *cpu, enum hx_op k, long double *a, long double *b,
                             void *m)
 {
-    uint16_t cw = (uint16_t)((cpu->fcw & 0x0f00) | 0x7f), saved, sw;
+    uint16_t cw = (uint16_t)((cpu->fcw & 0x0f00) | 0x7f), saved, sw = 0;
     __asm__ volatile("fnstcw %0" : "=m"(saved));
-    __asm__ volatile("fnclex\n\tfldcw %0" : : "m"(cw));
-#define A2(ins) __asm__ volatile("fldt %1\n\tfldt %0\n\t" ins "\n\tfstpt %0\n\tfstp %%st(0)" \
-                                 : "+m"(*a) : "m"(*b) : "st", "st(1)")
-#define A1(ins) __asm__ volatile("fldt %0\n\t" ins "\n\tfstpt %0" : "+m"(*a) : : "st")
-#define AP(ins) __asm__ volatile("fldt %1\n\tfldt %0\n\t" ins "\n\tfstpt %0" \
-                                 : "+m"(*a) : "m"(*b) : "st", "st(1)")
-#define A0(ins) __asm__ volatile(ins "\n\tfstpt %0" : "=m"(*a) : : "st")
+    /* Condition codes start as the guest's, so bits an instruction leaves unchanged stay so. */
+    uint32_t env[7] = { cw, cpu->fsw & (FSW_C0 | FSW_C1 | FSW_C2 | FSW_C3), 0xffff, 0, 0, 0, 0 };
+    __asm__ volatile("fldenv %0" : : "m"(env));
+#define A2(ins) __asm__ volatile("fldt %2\n\tfldt %0\n\t" ins "\n\tfnstsw %1\n\tfstpt %0\n\tfstp %%st(0)" \
+                                 : "+m"(*a), "=m"(sw) : "m"(*b) : "st", "st(1)")
+#define A1(ins) __asm__ volatile("fldt %0\n\t" ins "\n\tfnstsw %1\n\tfstpt %0" : "+m"(*a), "=m"(sw) : : "st")
+#define AP(ins) __asm__ volatile("fldt %2\n\tfldt %0\n\t" ins "\n\tfnstsw %1\n\tfstpt %0" \
+                                 : "+m"(*a), "=m"(sw) : "m"(*b) : "st", "st(1)")
+#define A0(ins) __asm__ volatile(ins "\n\tfnstsw %1\n\tfstpt %0" : "=m"(*a), "=m"(sw) : : "st")
     switch (k) {
     case HX_ADD: A2("fadd %%st(1), %%st"); break;
     case HX_MUL: A2("fmul %%st(1), %%st"); break;
@@ -212,13 +233,13 @@ static noinline uint16_t hx(struct x86_cpu *cpu, enum hx_op k, long double *a, l
     case HX_YL2X: AP("fyl2x"); break;
     case HX_YL2XP1: AP("fyl2xp1"); break;
     case HX_PTAN:
-        __asm__ volatile("fldt %0\n\tfptan\n\tfstpt %1\n\tfstpt %0" : "+m"(*a), "=m"(*b) : : "st", "st(1)");
+        __asm__ volatile("fldt %0\n\tfptan\n\tfnstsw %2\n\tfstpt %1\n\tfstpt %0" : "+m"(*a), "=m"(*b), "=m"(sw) : : "st", "st(1)");
         break;
     case HX_SINCOS:
-        __asm__ volatile("fldt %0\n\tfsincos\n\tfstpt %1\n\tfstpt %0" : "+m"(*a), "=m"(*b) : : "st", "st(1)");
+        __asm__ volatile("fldt %0\n\tfsincos\n\tfnstsw %2\n\tfstpt %1\n\tfstpt %0" : "+m"(*a), "=m"(*b), "=m"(sw) : : "st", "st(1)");
         break;
     case HX_XTRACT:
-        __asm__ volatile("fldt %0\n\tfxtract\n\tfstpt %1\n\tfstpt %0" : "+m"(*a), "=m"(*b) : : "st", "st(1)");
+        __asm__ volatile("fldt %0\n\tfxtract\n\tfnstsw %2\n\tfstpt %1\n\tfstpt %0" : "+m"(*a), "=m"(*b), "=m"(sw) : : "st", "st(1)");
         break;
     case HX_LD1: A0("fld1"); break;
     case HX_LDL2T: A0("fldl2t"); break;
@@ -226,24 +247,61 @@ static noinline uint16_t hx(struct x86_cpu *cpu, enum hx_op k, long double *a, l
     case HX_LDPI: A0("fldpi"); break;
     case HX_LDLG2: A0("fldlg2"); break;
     case HX_LDLN2: A0("fldln2"); break;
-    case HX_LDF32: __asm__ volatile("flds %1\n\tfstpt %0" : "=m"(*a) : "m"(*(float *)m) : "st"); break;
-    case HX_LDF64: __asm__ volatile("fldl %1\n\tfstpt %0" : "=m"(*a) : "m"(*(double *)m) : "st"); break;
-    case HX_STF32: __asm__ volatile("fldt %1\n\tfstps %0" : "=m"(*(float *)m) : "m"(*a) : "st"); break;
-    case HX_STF64: __asm__ volatile("fldt %1\n\tfstpl %0" : "=m"(*(double *)m) : "m"(*a) : "st"); break;
-    case HX_IST16: __asm__ volatile("fldt %1\n\tfistps %0" : "=m"(*(int16_t *)m) : "m"(*a) : "st"); break;
-    case HX_IST32: __asm__ volatile("fldt %1\n\tfistpl %0" : "=m"(*(int32_t *)m) : "m"(*a) : "st"); break;
-    case HX_IST64: __asm__ volatile("fldt %1\n\tfistpll %0" : "=m"(*(int64_t *)m) : "m"(*a) : "st"); break;
-    case HX_ISTT16: __asm__ volatile("fldt %1\n\tfisttps %0" : "=m"(*(int16_t *)m) : "m"(*a) : "st"); break;
-    case HX_ISTT32: __asm__ volatile("fldt %1\n\tfisttpl %0" : "=m"(*(int32_t *)m) : "m"(*a) : "st"); break;
-    case HX_ISTT64: __asm__ volatile("fldt %1\n\tfisttpll %0" : "=m"(*(int64_t *)m) : "m"(*a) : "st"); break;
-    case HX_BLD: __asm__ volatile("fbld %1\n\tfstpt %0" : "=m"(*a) : "m"(*(char(*)[10])m) : "st"); break;
-    case HX_BSTP: __asm__ volatile("fldt %1\n\tfbstp %0" : "=m"(*(char(*)[10])m) : "m"(*a) : "st"); break;
+    case HX_LDF32: __asm__ volatile("flds %2\n\tfnstsw %1\n\tfstpt %0" : "=m"(*a), "=m"(sw) : "m"(*(float *)m) : "st"); break;
+    case HX_LDF64: __asm__ volatile("fldl %2\n\tfnstsw %1\n\tfstpt %0" : "=m"(*a), "=m"(sw) : "m"(*(double *)m) : "st"); break;
+    case HX_STF32: __asm__ volatile("fldt %2\n\tfstps %0\n\tfnstsw %1" : "=m"(*(float *)m), "=m"(sw) : "m"(*a) : "st"); break;
+    case HX_STF64: __asm__ volatile("fldt %2\n\tfstpl %0\n\tfnstsw %1" : "=m"(*(double *)m), "=m"(sw) : "m"(*a) : "st"); break;
+    case HX_IST16: __asm__ volatile("fldt %2\n\tfistps %0\n\tfnstsw %1" : "=m"(*(int16_t *)m), "=m"(sw) : "m"(*a) : "st"); break;
+    case HX_IST32: __asm__ volatile("fldt %2\n\tfistpl %0\n\tfnstsw %1" : "=m"(*(int32_t *)m), "=m"(sw) : "m"(*a) : "st"); break;
+    case HX_IST64: __asm__ volatile("fldt %2\n\tfistpll %0\n\tfnstsw %1" : "=m"(*(int64_t *)m), "=m"(sw) : "m"(*a) : "st"); break;
+    case HX_ISTT16: __asm__ volatile("fldt %2\n\tfisttps %0\n\tfnstsw %1" : "=m"(*(int16_t *)m), "=m"(sw) : "m"(*a) : "st"); break;
+    case HX_ISTT32: __asm__ volatile("fldt %2\n\tfisttpl %0\n\tfnstsw %1" : "=m"(*(int32_t *)m), "=m"(sw) : "m"(*a) : "st"); break;
+    case HX_ISTT64: __asm__ volatile("fldt %2\n\tfisttpll %0\n\tfnstsw %1" : "=m"(*(int64_t *)m), "=m"(sw) : "m"(*a) : "st"); break;
+    case HX_BLD: __asm__ volatile("fbld %2\n\tfnstsw %1\n\tfstpt %0" : "=m"(*a), "=m"(sw) : "m"(*(char(*)[10])m) : "st"); break;
+    case HX_BSTP: __asm__ volatile("fldt %2\n\tfbstp %0\n\tfnstsw %1" : "=m"(*(char(*)[10])m), "=m"(sw) : "m"(*a) : "st"); break;
     }
 #undef A2
 #undef A1
 #undef AP
 #undef A0
-    __asm__ volatile("fnstsw %0\n\tfnclex\n\tfldcw %1" : "=m"(sw) : "m"(saved));
+    __asm__ volatile("fnclex\n\tfldcw %0" : : "m"(saved));
+    return sw & (uint16_t)~(FSW_SF | FSW_ES | FSW_B | FSW_TOP);
+}
+
+/**
+ * ST(0) op memory operand on the host, with the real memory-operand form
+ * (so operand checks happen in the hardware's order: NaN before denormal).
+ * @kind: 0 = m32fp, 1 = m32int, 2 = m64fp, 3 = m16int; @d: /digit (FCOM/FCOMP
+ * both run FCOM). Result in *a; returns the host FSW (as hx()).
+ */
+static noinline uint16_t hx_mem(struct x86_cpu *cpu, unsigned kind, unsigned d, long double *a,
+                                const uint64_t *m)
+{
+    uint16_t cw = (uint16_t)((cpu->fcw & 0x0f00) | 0x7f), saved, sw = 0;
+    uint32_t env[7] = { cw, cpu->fsw & (FSW_C0 | FSW_C1 | FSW_C2 | FSW_C3), 0xffff, 0, 0, 0, 0 };
+    __asm__ volatile("fnstcw %0" : "=m"(saved));
+    __asm__ volatile("fldenv %0" : : "m"(env));
+#define M1(ins) __asm__ volatile("fldt %0\n\t" ins " %2\n\tfnstsw %1\n\tfstpt %0" \
+                                 : "+m"(*a), "=m"(sw) : "m"(*m) : "st")
+#define MROW(pre, sfx)                                                            \
+    switch (d) {                                                                  \
+    case 0: M1(pre "add" sfx); break;                                             \
+    case 1: M1(pre "mul" sfx); break;                                             \
+    case 2: case 3: M1(pre "com" sfx); break;                                     \
+    case 4: M1(pre "sub" sfx); break;                                             \
+    case 5: M1(pre "subr" sfx); break;                                            \
+    case 6: M1(pre "div" sfx); break;                                             \
+    default: M1(pre "divr" sfx); break;                                           \
+    }
+    switch (kind) {
+    case 0: MROW("f", "s"); break;
+    case 1: MROW("fi", "l"); break;
+    case 2: MROW("f", "l"); break;
+    default: MROW("fi", "s"); break;
+    }
+#undef MROW
+#undef M1
+    __asm__ volatile("fnclex\n\tfldcw %0" : : "m"(saved));
     return sw & (uint16_t)~(FSW_SF | FSW_ES | FSW_B | FSW_TOP);
 }
 
@@ -286,32 +344,6 @@ void x86_fpu_reset(struct x86_cpu *cpu)
     cpu->mxcsr = 0x1f80;
 }
 
-/* ---------------------------------------------------------------- memory operand loads */
-
-/**
- * Load a memory operand of the arithmetic groups as 80 bits: @kind 0 = m32fp,
- * 1 = m32int, 2 = m64fp, 3 = m16int (the D8/DA/DC/DE order). Returns false if
- * an unmasked exception stops the instruction.
- */
-static bool load_mem_operand(struct x86_cpu *cpu, const struct x86_insn *insn, unsigned kind,
-                             union x86_fpreg *out)
-{
-    static const uint8_t size[4] = { 4, 4, 8, 2 };
-    uint64_t raw = x86_mem_read(cpu, insn, size[kind]);
-    long double v = 0, dummy = 0;
-    uint16_t sw = 0;
-    switch (kind) {
-    case 0: { uint32_t f = (uint32_t)raw; sw = hx(cpu, HX_LDF32, &v, &dummy, &f); break; }
-    case 1: v = (long double)(int32_t)raw; break;
-    case 2: sw = hx(cpu, HX_LDF64, &v, &dummy, &raw); break;
-    default: v = (long double)(int16_t)raw; break;
-    }
-    if (x87_flags(cpu, sw, 0))
-        return false;
-    *out = fpreg_of(v);
-    return true;
-}
-
 /* ---------------------------------------------------------------- arithmetic */
 
 /**
@@ -319,9 +351,18 @@ static bool load_mem_operand(struct x86_cpu *cpu, const struct x86_insn *insn, u
  * 6 FDIV, 7 FDIVR) of @x (destination side) and @y; result to ST(@dst).
  */
 static void arith(struct x86_cpu *cpu, unsigned d, union x86_fpreg x, union x86_fpreg y,
-                  unsigned dst, unsigned pops)
+                  unsigned dst, unsigned pops, bool uf)
 {
     long double a = x.f, b = y.f;
+    if (uf) {                       /* masked stack underflow: unordered / indefinite */
+        if (d == 2 || d == 3)
+            cpu->fsw = (uint16_t)((cpu->fsw & ~FSW_CC) | FSW_C0 | FSW_C2 | FSW_C3);
+        else
+            st_write(cpu, dst, fp_indefinite());
+        while (pops--)
+            x87_pop(cpu);
+        return;
+    }
     if (d == 2 || d == 3) {
         uint16_t sw = hx(cpu, HX_COM, &a, &b, NULL);
         if (x87_flags(cpu, sw, FSW_CC))
@@ -332,7 +373,7 @@ static void arith(struct x86_cpu *cpu, unsigned d, union x86_fpreg x, union x86_
         return;
     }
     uint16_t sw = hx(cpu, (enum hx_op)d, &a, &b, NULL);
-    if (x87_flags(cpu, sw, FSW_C1))
+    if (x87_flags(cpu, sw, FSW_CC))
         return;
     st_write(cpu, dst, fpreg_of(a));
     while (pops--)
@@ -342,13 +383,25 @@ static void arith(struct x86_cpu *cpu, unsigned d, union x86_fpreg x, union x86_
 /** D8 / DA / DC / DE memory forms: ST(0) op m32fp / m32int / m64fp / m16int. */
 static void arith_mem(struct x86_cpu *cpu, const struct x86_insn *insn, unsigned kind)
 {
+    static const uint8_t size[4] = { 4, 4, 8, 2 };
     unsigned d = x86_modrm_digit(insn);
-    union x86_fpreg x, y;
-    if (!load_mem_operand(cpu, insn, kind, &y))
+    uint64_t raw = x86_mem_read(cpu, insn, size[kind]);
+    union x86_fpreg x;
+    int r = st_get(cpu, 0, &x);
+    if (!r)
         return;
-    if (!st_get(cpu, 0, &x))
+    if (r == ST_UNDERFLOW) {
+        arith(cpu, d, x, x, 0, d == 3, true);
         return;
-    arith(cpu, d, x, y, 0, d == 3);
+    }
+    long double a = x.f;
+    uint16_t sw = hx_mem(cpu, kind, d, &a, &raw);
+    if (x87_flags(cpu, sw, FSW_CC))
+        return;
+    if (d != 2 && d != 3)
+        st_write(cpu, 0, fpreg_of(a));
+    else if (d == 3)
+        x87_pop(cpu);
 }
 
 /* ---------------------------------------------------------------- D8 */
@@ -363,9 +416,10 @@ static void op_d8(struct x86_cpu *cpu, const struct x86_insn *insn)
     }
     unsigned d = x86_modrm_digit(insn), i = insn->modrm & 7;
     union x86_fpreg x, y;
-    if (!st_get(cpu, 0, &x) || !st_get(cpu, i, &y))
+    bool uf;
+    if (!st_get2(cpu, 0, &x, i, &y, &uf))
         return;
-    arith(cpu, d, x, y, 0, d == 3);
+    arith(cpu, d, x, y, 0, d == 3, uf);
 }
 
 /* DC and DE register forms: ST(i) = ST(i) op ST(0); SUB/SUBR and DIV/DIVR swap meaning. */
@@ -374,13 +428,14 @@ static void arith_sti(struct x86_cpu *cpu, const struct x86_insn *insn, bool pop
     static const uint8_t map[8] = { 0, 1, 2, 3, 5, 4, 7, 6 };
     unsigned d = map[x86_modrm_digit(insn)], i = insn->modrm & 7;
     union x86_fpreg x, y;
-    if (!st_get(cpu, i, &x) || !st_get(cpu, 0, &y))
+    bool uf;
+    if (!st_get2(cpu, i, &x, 0, &y, &uf))
         return;
     if (d == 2 || d == 3) {        /* DC D0/D8 (aliases of FCOM/FCOMP): compare ST(0) with ST(i) */
-        arith(cpu, d, y, x, 0, d == 3);
+        arith(cpu, d, y, x, 0, d == 3, uf);
         return;
     }
-    arith(cpu, d, x, y, i, pop);
+    arith(cpu, d, x, y, i, pop, uf);
 }
 
 static void op_dc(struct x86_cpu *cpu, const struct x86_insn *insn)
@@ -408,16 +463,18 @@ static void op_de(struct x86_cpu *cpu, const struct x86_insn *insn)
             return;
         }
         union x86_fpreg x, y;
-        if (!st_get(cpu, 0, &x) || !st_get(cpu, 1, &y))
+        bool uf;
+        if (!st_get2(cpu, 0, &x, 1, &y, &uf))
             return;
-        arith(cpu, 2, x, y, 0, 2);
+        arith(cpu, 2, x, y, 0, 2, uf);
         return;
     }
     if (d == 2) {                   /* DE D0+i: FCOMP alias */
         union x86_fpreg x, y;
-        if (!st_get(cpu, 0, &x) || !st_get(cpu, insn->modrm & 7, &y))
+        bool uf;
+        if (!st_get2(cpu, 0, &x, insn->modrm & 7, &y, &uf))
             return;
-        arith(cpu, 2, x, y, 0, 1);
+        arith(cpu, 2, x, y, 0, 1, uf);
         return;
     }
     arith_sti(cpu, insn, true);
@@ -448,10 +505,13 @@ static void fcmov(struct x86_cpu *cpu, const struct x86_insn *insn, bool neg)
     static const uint8_t cc[4] = { 2, 4, 6, 10 };   /* B, E, BE, P (SDM Vol. 2 Table B-1) */
     unsigned d = x86_modrm_digit(insn);
     union x86_fpreg y, x;
-    if (!st_get(cpu, 0, &x) || !st_get(cpu, insn->modrm & 7, &y))
+    bool uf;
+    if (!st_get2(cpu, 0, &x, insn->modrm & 7, &y, &uf))
         return;
     cpu->fsw &= ~FSW_C1;
-    if (x86_cond(cpu, cc[d] | (neg ? 1 : 0)))
+    if (uf)
+        st_write(cpu, 0, fp_indefinite());      /* either operand empty: indefinite */
+    else if (x86_cond(cpu, cc[d] | (neg ? 1 : 0)))
         st_write(cpu, 0, y);
     else
         st_write(cpu, 0, x);    /* an underflowed ST(0) becomes the indefinite */
@@ -487,11 +547,16 @@ static void op_da(struct x86_cpu *cpu, const struct x86_insn *insn)
 
 /* ---------------------------------------------------------------- loads and stores */
 
-/** Push a value loaded from memory (FLD/FILD/FBLD). */
+/**
+ * Push a value loaded from memory (FLD/FILD/FBLD) with the conversion's host
+ * FSW @sw. A full stack is checked first: then the conversion's own flags
+ * are not reported (as the hardware does).
+ */
 static void push_loaded(struct x86_cpu *cpu, long double v, uint16_t sw)
 {
-    if (push_would_fail(cpu)) {
-        stack_fault(cpu, true);
+    if (tag_of(cpu, (x87_top(cpu) - 1) & 7) != FTAG_EMPTY) {
+        if (!stack_fault(cpu, true))
+            x87_push(cpu, fp_indefinite());
         return;
     }
     if (x87_flags(cpu, sw, 0))
@@ -520,7 +585,7 @@ static void store_st0(struct x86_cpu *cpu, const struct x86_insn *insn, int hk, 
         long double a = x.f, b = 0;
         sw = hx(cpu, (enum hx_op)hk, &a, &b, buf);
     }
-    if (x87_flags(cpu, sw, FSW_C1))
+    if (x87_flags(cpu, sw, FSW_CC))
         return;
     x86_write_bytes(cpu, lin, buf, size);
     if (pop)
@@ -581,6 +646,7 @@ static void env_load(struct x86_cpu *cpu, const uint8_t *buf, bool o32)
         cpu->fdp = w[5];
         cpu->fds = w[6];
     }
+    fcw = x87_fcw_value(fcw);
     cpu->fcw = fcw;
     cpu->fsw = fsw;
     cpu->ftw = ftw;
@@ -672,10 +738,13 @@ static void d9_reg(struct x86_cpu *cpu, const struct x86_insn *insn)
     switch (m) {
     case 0xe0:                                          /* FCHS */
     case 0xe1:                                          /* FABS */
-        if (!st_get(cpu, 0, &x))
+        int r = st_get(cpu, 0, &x);
+        if (!r)
             return;
         cpu->fsw &= ~FSW_C1;
-        if (m == 0xe0)
+        if (r == ST_UNDERFLOW)
+            ;                                           /* stays the indefinite */
+        else if (m == 0xe0)
             x.raw.sign_exp ^= 0x8000;
         else
             x.raw.sign_exp &= 0x7fff;
@@ -727,31 +796,42 @@ static void d9_reg(struct x86_cpu *cpu, const struct x86_insn *insn)
             return;
         a = x.f;
         sw = hx(cpu, op, &a, &b, NULL);
-        if (x87_flags(cpu, sw, FSW_C1 | FSW_C2))
+        if (x87_flags(cpu, sw, FSW_CC))
             return;
         st_write(cpu, 0, fpreg_of(a));
         return;
     }
     case 0xf5: case 0xf8: case 0xfd: {                  /* FPREM1, FPREM, FSCALE: ST0 op ST1 */
         enum hx_op op = m == 0xf5 ? HX_PREM1 : m == 0xf8 ? HX_PREM : HX_SCALE;
-        if (!st_get(cpu, 0, &x) || !st_get(cpu, 1, &y))
+        bool uf;
+        if (!st_get2(cpu, 0, &x, 1, &y, &uf))
             return;
+        if (uf) {
+            st_write(cpu, 0, fp_indefinite());
+            return;
+        }
         a = x.f;
         b = y.f;
         sw = hx(cpu, op, &a, &b, NULL);
-        if (x87_flags(cpu, sw, op == HX_SCALE ? FSW_C1 : FSW_CC))
+        if (x87_flags(cpu, sw, FSW_CC))
             return;
         st_write(cpu, 0, fpreg_of(a));
         return;
     }
     case 0xf1: case 0xf3: case 0xf9: {                  /* FYL2X, FPATAN, FYL2XP1: ST1 = f(ST1, ST0), pop */
         enum hx_op op = m == 0xf1 ? HX_YL2X : m == 0xf3 ? HX_PATAN : HX_YL2XP1;
-        if (!st_get(cpu, 0, &x) || !st_get(cpu, 1, &y))
+        bool uf;
+        if (!st_get2(cpu, 0, &x, 1, &y, &uf))
             return;
+        if (uf) {
+            st_write(cpu, 1, fp_indefinite());
+            x87_pop(cpu);
+            return;
+        }
         a = x.f;
         b = y.f;
         sw = hx(cpu, op, &a, &b, NULL);
-        if (x87_flags(cpu, sw, FSW_C1))
+        if (x87_flags(cpu, sw, FSW_CC))
             return;
         st_write(cpu, 1, fpreg_of(a));
         x87_pop(cpu);
@@ -759,29 +839,29 @@ static void d9_reg(struct x86_cpu *cpu, const struct x86_insn *insn)
     }
     case 0xf2: case 0xf4: case 0xfb: {                  /* FPTAN, FXTRACT, FSINCOS: two results */
         enum hx_op op = m == 0xf2 ? HX_PTAN : m == 0xf4 ? HX_XTRACT : HX_SINCOS;
-        if (!st_get(cpu, 0, &x))
+        bool full = tag_of(cpu, (x87_top(cpu) - 1) & 7) != FTAG_EMPTY;
+        int r = full ? ST_OK : st_get(cpu, 0, &x);
+        if (!r)
             return;
-        if (push_would_fail(cpu)) {
-            stack_fault(cpu, true);
+        if (full || r == ST_UNDERFLOW) {                /* stack fault: both results indefinite */
+            if (full && stack_fault(cpu, true))
+                return;
+            st_write(cpu, 0, fp_indefinite());
+            x87_push(cpu, fp_indefinite());
+            if (full)                                   /* x87_push saw the full slot again */
+                cpu->fsw |= FSW_C1;
             return;
         }
         a = x.f;
         unsigned exp = x.raw.sign_exp & 0x7fff;
         if (op != HX_XTRACT && exp != 0x7fff && exp >= 0x3fff + 63) {
-            cpu->fsw |= FSW_C2;                         /* out of range: operand unchanged */
+            cpu->fsw = (uint16_t)((cpu->fsw & ~FSW_C1) | FSW_C2);   /* out of range: unchanged */
             return;
         }
         b = 0;
         sw = hx(cpu, op, &a, &b, NULL);
-        if (x87_flags(cpu, sw, FSW_C1 | FSW_C2))
+        if (x87_flags(cpu, sw, FSW_CC))
             return;
-        cpu->fsw &= ~FSW_C2;
-        if (tag_of(cpu, (x87_top(cpu) - 1) & 7) != FTAG_EMPTY) {
-            stack_fault(cpu, true);                     /* masked overflow: push indefinite */
-            st_write(cpu, 0, fpreg_of(a));
-            x87_push(cpu, fp_indefinite());
-            return;
-        }
         st_write(cpu, 0, fpreg_of(a));
         x87_push(cpu, fpreg_of(b));
         return;
@@ -822,7 +902,7 @@ static void op_d9(struct x86_cpu *cpu, const struct x86_insn *insn)
         return;
     case 5: {                                           /* FLDCW m16 */
         x87_check_wait(cpu);
-        uint16_t cw = (uint16_t)x86_mem_read(cpu, insn, 2);
+        uint16_t cw = x87_fcw_value((uint16_t)x86_mem_read(cpu, insn, 2));
         cpu->fcw = cw;
         if (cpu->fsw & 0x3f & ~cw)
             cpu->fsw |= FSW_ES | FSW_B;

@@ -161,6 +161,15 @@ void x86_ops_sse_fp_init(x86_exec_fn *table);
 void x86_ops_sse4_init(x86_exec_fn *table);
 void x86_ops_fxsave_init(x86_exec_fn *table);
 
+/**
+ * The FCW value the hardware keeps for a loaded @cw: bit 6 reads as 1, bits
+ * 7 and 13..15 as 0 (reserved, SDM Vol. 1 Figure 8-6; checked on the host).
+ */
+static inline uint16_t x87_fcw_value(uint16_t cw)
+{
+    return (uint16_t)((cw & 0x1f3f) | 0x40);
+}
+
 /** x87 abridged/full tag helpers shared with FXSAVE (ops_x87.c). */
 uint16_t x87_full_tag(struct x86_cpu *cpu, unsigned phys);
 /** Check before any waiting x87 instruction: #NM (CR0.EM/TS) and pending #MF. */

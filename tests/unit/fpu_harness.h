@@ -28,6 +28,7 @@
 
 #include "cpu/x86/x86.h"
 #include "util/log.h"
+#include "util/compiler.h"
 
 /* ---------------------------------------------------------------- host state image */
 
@@ -35,6 +36,7 @@
 struct hstate {
     uint8_t fx_in[512] __attribute__((aligned(16)));
     uint8_t fx_out[512] __attribute__((aligned(16)));
+    uint8_t fx_host[512] __attribute__((aligned(16)));   /* the harness's own x87/SSE state */
     uint64_t gpr_in[16];      /* indexed by register number */
     uint64_t gpr_out[16];
     uint64_t flags_in, flags_out;
@@ -190,6 +192,8 @@ static hstub_fn hstub_build(const uint8_t *insn, size_t n)
     h_len = 0;
     static const uint8_t prologue[] = { 0x53, 0x55, 0x41, 0x54, 0x41, 0x55, 0x41, 0x56, 0x41, 0x57 };
     emit(prologue, sizeof(prologue));
+    emit((uint8_t[]){ 0x48, 0x0f, 0xae, 0x87 }, 4);                  /* fxsave64 [rdi+fx_host] */
+    emit32(offsetof(struct hstate, fx_host));
     emit((uint8_t[]){ 0x48, 0x0f, 0xae, 0x8f }, 4);                  /* fxrstor64 [rdi+fx_in] */
     emit32(offsetof(struct hstate, fx_in));
     for (unsigned r = 0; r < 16; r++)
@@ -209,6 +213,8 @@ static hstub_fn hstub_build(const uint8_t *insn, size_t n)
             emit_mov_rdi(r, offsetof(struct hstate, gpr_out) + 8 * r, false);
     emit((uint8_t[]){ 0x48, 0x0f, 0xae, 0x87 }, 4);                  /* fxsave64 [rdi+fx_out] */
     emit32(offsetof(struct hstate, fx_out));
+    emit((uint8_t[]){ 0x48, 0x0f, 0xae, 0x8f }, 4);                  /* fxrstor64 [rdi+fx_host] */
+    emit32(offsetof(struct hstate, fx_host));
     static const uint8_t epilogue[] = { 0x41, 0x5f, 0x41, 0x5e, 0x41, 0x5d, 0x41, 0x5c, 0x5d, 0x5b, 0xc3 };
     emit(epilogue, sizeof(epilogue));
     return (hstub_fn)(void *)h_code;
@@ -422,6 +428,116 @@ static void h_rnd_state(struct hstate *s, unsigned nempty)
     }
     s->gpr_in[X86_RSI] = (uintptr_t)tmem + 64;
     s->flags_in = 0x202 | (rnd() & X86_FLAGS_ARITH);
+}
+
+/* ---------------------------------------------------------------- one differential case */
+
+#include <time.h>
+
+static struct x86_cpu *cpu;
+static void (*h_prep)(void);    /* test hook: adjust tmem before a case runs */
+static struct hstate hs;
+
+static void print_bytes(const uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "%02x ", b[i]);
+}
+
+/** Run one case; returns true on a match. */
+static bool run_case(const uint8_t *bytes, size_t n, const char *name, int verbose)
+{
+    uint8_t mem_in[sizeof(tmem)], mem_host[sizeof(tmem)], img[416];
+    for (size_t i = 0; i < sizeof(tmem); i++)
+        tmem[i] = (uint8_t)rnd();
+    /* Some FP-looking memory data too. */
+    rnd_xmm(tmem + 64);
+    if (h_prep)
+        h_prep();
+    memcpy(mem_in, tmem, sizeof(tmem));
+
+    hstub_build(bytes, n)(&hs);
+    memcpy(mem_host, tmem, sizeof(tmem));
+    memcpy(tmem, mem_in, sizeof(tmem));
+
+    memset(cpu, 0, sizeof(*cpu));
+    h_cpu_load(cpu, &hs);
+    int fault = h_emu_run(cpu, bytes, n);
+    h_cpu_image(cpu, img);
+
+    bool ok = fault == -1;
+    const uint8_t *ho = hs.fx_out;
+    ok &= memcmp(img + 0, ho + 0, 5) == 0;               /* FCW FSW abridged FTW */
+    ok &= memcmp(img + 24, ho + 24, 4) == 0;             /* MXCSR */
+    for (unsigned i = 0; i < 8; i++) {
+        unsigned top = (ho[3] >> 3) & 7;
+        if ((ho[4] >> ((top + i) & 7)) & 1)
+            ok &= memcmp(img + 32 + 16 * i, ho + 32 + 16 * i, 10) == 0;
+    }
+    ok &= memcmp(img + 160, ho + 160, 256) == 0;
+    for (unsigned r = 0; r < 16; r++)
+        if (HS_GPRS_USED & (1u << r))
+            ok &= cpu->gpr[r] == hs.gpr_out[r];
+    ok &= (x86_arith_flags(cpu) & X86_FLAGS_ARITH) == (hs.flags_out & X86_FLAGS_ARITH);
+    ok &= memcmp(tmem, mem_host, sizeof(tmem)) == 0;
+    if (!ok && verbose) {
+        fprintf(stderr, "MISMATCH %-14s bytes ", name);
+        print_bytes(bytes, n);
+        fprintf(stderr, " fault=%d mxcsr in %08x host %08x emu %08x flags host %03llx emu %03llx\n",
+                fault, *(uint32_t *)(hs.fx_in + 24), *(uint32_t *)(ho + 24), cpu->mxcsr,
+                (unsigned long long)(hs.flags_out & X86_FLAGS_ARITH),
+                (unsigned long long)(x86_arith_flags(cpu) & X86_FLAGS_ARITH));
+        for (unsigned i = 0; i < 16; i++)
+            if (memcmp(img + 160 + 16 * i, ho + 160 + 16 * i, 16)) {
+                fprintf(stderr, "  xmm%u in ", i);
+                print_bytes(hs.fx_in + 160 + 16 * i, 16);
+                fprintf(stderr, "\n        host ");
+                print_bytes(ho + 160 + 16 * i, 16);
+                fprintf(stderr, "\n        emu  ");
+                print_bytes(img + 160 + 16 * i, 16);
+                fprintf(stderr, "\n");
+            }
+        for (unsigned r = 0; r < 16; r++)
+            if ((HS_GPRS_USED & (1u << r)) && cpu->gpr[r] != hs.gpr_out[r])
+                fprintf(stderr, "  gpr%u in %016llx host %016llx emu %016llx\n", r,
+                        (unsigned long long)hs.gpr_in[r], (unsigned long long)hs.gpr_out[r],
+                        (unsigned long long)cpu->gpr[r]);
+        if (memcmp(img, ho, 5) || memcmp(img + 32, ho + 32, 128))
+            fprintf(stderr, "  x87 fcw/fsw/tag host %04x %04x %02x emu %04x %04x %02x\n",
+                    *(uint16_t *)ho, *(uint16_t *)(ho + 2), ho[4], *(uint16_t *)img,
+                    *(uint16_t *)(img + 2), img[4]);
+        for (unsigned i = 0; i < 8; i++)
+            if (memcmp(img + 32 + 16 * i, ho + 32 + 16 * i, 10)) {
+                fprintf(stderr, "  st%u in ", i);
+                print_bytes(hs.fx_in + 32 + 16 * i, 10);
+                fprintf(stderr, " host ");
+                print_bytes(ho + 32 + 16 * i, 10);
+                fprintf(stderr, " emu ");
+                print_bytes(img + 32 + 16 * i, 10);
+                fprintf(stderr, "\n");
+            }
+        if (memcmp(tmem, mem_host, sizeof(tmem)))
+            for (unsigned i = 0; i < sizeof(tmem); i++)
+                if (tmem[i] != mem_host[i])
+                    fprintf(stderr, "  mem[%u] host %02x emu %02x\n", i, mem_host[i], tmem[i]);
+    }
+    return ok;
+}
+
+static void setup(void)
+{
+    cpu = calloc(1, sizeof(*cpu));
+    h_init_tables();
+    const char *env = getenv("QTEMU_TEST_SEED");
+    h_rng = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) * 2654435761u + 1;
+    if (!h_rng)
+        h_rng = 1;
+    fprintf(stderr, "seed QTEMU_TEST_SEED=%llu\n", (unsigned long long)h_rng);
+}
+
+static void teardown(void)
+{
+    free(cpu);
 }
 
 #endif
