@@ -1,0 +1,156 @@
+/*
+ * testroms/x86_64/rom.h - shared definitions for the bare-metal x86-64 test
+ * ROMs (included by start.S, lib.S and every ROM; GNU as, AT&T syntax).
+ *
+ * Environment a ROM's test_main runs in (set up by start.S):
+ *  - 64-bit mode, CPL0, interrupts off (IF=0), DF=0, CR0.WP=1, EFER.NXE=0.
+ *  - GDT selectors below; TSS loaded (RSP0 = rsp0_stack_top, IST1 =
+ *    ist1_stack_top, no I/O bitmap).
+ *  - Paging (4-level): virtual 0..1 GiB identity-mapped, U/S=1 R/W=1, with
+ *    2 MiB pages except 0x200000..0x3FFFFF, which uses the 4 KiB page table
+ *    `pt_low` (entry i maps 0x200000 + i*4096, P|RW|US) so tests can change
+ *    single pages. Virtual 1 GiB..1 GiB+2 MiB (0x40000000) goes through the
+ *    4 KiB table `pt_hi`, all entries not present at start (alias area).
+ *    The ROM itself lies in 1..2 MiB (the linker script asserts it).
+ *  - IDT: 256 interrupt gates, DPL0, no IST, each to a stub that records the
+ *    exception in exc_* (below) and resumes. Change one with set_gate.
+ *
+ * Expected exceptions: EXPECT_EXC label arms the handler once; when the
+ * exception comes it records vector, error code, the saved frame, CR2 and the
+ * 16-byte-aligned frame top, disarms, and returns to `label` (or to the saved
+ * RIP when label is 0), all GPRs preserved. An exception while not armed is
+ * reported on COM1 and ends the ROM with failure code EXIT_UNEXPECTED.
+ *
+ * Verdict: CHECK compares %rax with an expected value (computed by hand from
+ * the SDM) and prints "ok N desc" or "FAIL N desc: got .. expected ..". When
+ * test_main returns, the ROM writes 0 to isa-debug-exit (port 0xf4) if every
+ * check passed, else the number of the first failing check (at most 120).
+ */
+#ifndef TESTROMS_X86_64_ROM_H
+#define TESTROMS_X86_64_ROM_H
+
+/* GDT selectors (start.S). SYSCALL/SYSRET layout: STAR[47:32] = SEL_KCODE,
+ * STAR[63:48] = SEL_UCODE32 (SYSRET: CS = +16, SS = +8). */
+#define SEL_KCODE    0x08   /* 64-bit code, DPL0 */
+#define SEL_KDATA    0x10   /* data, DPL0 */
+#define SEL_UCODE32  0x18   /* 32-bit code, DPL3 */
+#define SEL_UDATA    0x20   /* data, DPL3 */
+#define SEL_UCODE    0x28   /* 64-bit code, DPL3 */
+#define SEL_KCODE32  0x30   /* 32-bit code, DPL0 */
+#define SEL_KCODE16  0x38   /* 16-bit code, DPL0, base 0, limit 0xFFFF */
+#define SEL_KDATA16  0x40   /* 16-bit data, DPL0, base 0, limit 0xFFFF */
+#define SEL_TSS      0x48   /* 64-bit TSS (16 bytes) */
+
+/* Port numbers. */
+#define COM1         0x3f8
+#define DEBUG_EXIT   0xf4
+
+/* RFLAGS bits (SDM Vol. 1 3.4.3). */
+#define F_CF 0x001
+#define F_PF 0x004
+#define F_AF 0x010
+#define F_ZF 0x040
+#define F_SF 0x080
+#define F_TF 0x100
+#define F_IF 0x200
+#define F_DF 0x400
+#define F_OF 0x800
+#define F_ARITH (F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF)
+
+/* Page-table entry bits (SDM Vol. 3A 4.5, Table 4-19/4-20). */
+#define PTE_P   0x001
+#define PTE_RW  0x002
+#define PTE_US  0x004
+#define PTE_A   0x020
+#define PTE_D   0x040
+#define PTE_PS  0x080
+#define PTE_NX  0x8000000000000000
+
+/* IDT gate attribute byte: P | DPL | type (SDM Vol. 3A 6.14.1). */
+#define GATE_INT   0x8e
+#define GATE_TRAP  0x8f
+#define GATE_DPL3  0x60
+
+/* Exit codes besides "first failing check". */
+#define EXIT_NO_CHECKS   121
+#define EXIT_UNEXPECTED  122
+
+#ifdef __ASSEMBLER__
+
+/* CHECK "description", expected: compare %rax with the 64-bit constant.
+ * Preserves every register and RFLAGS. */
+.macro CHECK desc:req, exp:req
+    pushfq
+    pushq %rdi
+    pushq %rsi
+    pushq %rdx
+    movq %rax, %rsi
+    movabsq $(\exp), %rdx
+    leaq .Lchk_str\@(%rip), %rdi
+    call check_eq
+    popq %rdx
+    popq %rsi
+    popq %rdi
+    popfq
+    .pushsection .rodata.str, "a"
+.Lchk_str\@: .asciz "\desc"
+    .popsection
+.endm
+
+/* CHECK_REG reg, "description", expected: like CHECK for another register
+ * (or memory operand). Preserves every register and RFLAGS. */
+.macro CHECK_REG src:req, desc:req, exp:req
+    pushq %rax
+    movq \src, %rax
+    CHECK "\desc", \exp
+    popq %rax
+.endm
+
+/* CHECK_FLAGS "description", mask, expected: compare RFLAGS & mask.
+ * Preserves every register and RFLAGS. */
+.macro CHECK_FLAGS desc:req, mask:req, exp:req
+    pushfq
+    pushq %rax
+    movq 8(%rsp), %rax
+    andq $(\mask), %rax
+    CHECK "\desc", \exp
+    popq %rax
+    popfq
+.endm
+
+/* EXPECT_EXC resume: arm the exception recorder once; the handler returns
+ * to `resume` (an address; 0 = the saved RIP). Preserves registers+flags. */
+.macro EXPECT_EXC resume:req
+    pushq %rax
+    leaq \resume, %rax
+    movq %rax, exc_resume(%rip)
+    movq $1, exc_armed(%rip)
+    popq %rax
+.endm
+.macro EXPECT_EXC_RET
+    movq $0, exc_resume(%rip)
+    movq $1, exc_armed(%rip)
+.endm
+
+/* Clear the exception record (vector reads as -1 afterwards). */
+.macro CLEAR_EXC
+    movq $-1, exc_vec(%rip)
+    movq $-1, exc_err(%rip)
+    movq $0, exc_rip(%rip)
+.endm
+
+/* PRINT "text": print a line (newline appended). Preserves everything. */
+.macro PRINT text:req
+    pushfq
+    pushq %rdi
+    leaq .Lprt_str\@(%rip), %rdi
+    call puts
+    popq %rdi
+    popfq
+    .pushsection .rodata.str, "a"
+.Lprt_str\@: .asciz "\text\n"
+    .popsection
+.endm
+
+#endif /* __ASSEMBLER__ */
+#endif
