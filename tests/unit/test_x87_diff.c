@@ -162,3 +162,61 @@ Test(x87_diff, nm_and_mf, .init = setup, .fini = teardown)
     cr_assert_eq(h_emu_run(cpu, fnclex, 2), -1, "non-waiting form does not fault");
     cr_assert_eq(h_emu_run(cpu, fwait, 1), -1);
 }
+
+/* A host FNSAVE image (108 bytes, 32-bit protected-mode format) of a random state at tmem+64. */
+static void prep_fnsave_image(void)
+{
+    static const uint8_t fnsave[] = { 0xdd, 0x76, 0x00 };       /* fnsave [rsi] */
+    struct hstate saved = hs, tmp;
+    h_rnd_state(&tmp, rnd() % 9);
+    hstub_build(fnsave, sizeof(fnsave))(&tmp);
+    hs = saved;
+}
+
+/* FRSTOR / FLDENV of host-made images: compared through the whole state (run_case). */
+Test(x87_diff, frstor_fldenv, .init = setup, .fini = teardown)
+{
+    static const uint8_t frstor[] = { 0xdd, 0x66, 0x00 }, fldenv[] = { 0xd9, 0x66, 0x00 };
+    unsigned bad = 0;
+    h_prep = prep_fnsave_image;
+    for (unsigned c = 0; c < 200; c++) {
+        h_rnd_state(&hs, rnd() % 9);
+        if (!run_case(c & 1 ? fldenv : frstor, 3, c & 1 ? "fldenv" : "frstor", bad < 2))
+            bad++;
+    }
+    h_prep = NULL;
+    cr_assert_eq(bad, 0);
+}
+
+/*
+ * FNSAVE / FNSTENV: the stored image (except FIP/FCS/FOP/FDP/FDS, bytes
+ * 12..27, which are the host stub's own) and the state left behind
+ * (FNSAVE reinitialises, FNSTENV masks all exceptions).
+ */
+Test(x87_diff, fnsave_fnstenv, .init = setup, .fini = teardown)
+{
+    static const uint8_t fnsave[] = { 0xdd, 0x76, 0x00 }, fnstenv[] = { 0xd9, 0x76, 0x00 };
+    uint8_t host_mem[128], img[416];
+    for (unsigned c = 0; c < 200; c++) {
+        bool save = c & 1;
+        const uint8_t *b = save ? fnsave : fnstenv;
+        unsigned len = save ? 108 : 28;
+        h_rnd_state(&hs, rnd() % 9);
+        memset(tmem, 0x5a, sizeof(tmem));
+        hstub_build(b, 3)(&hs);
+        memcpy(host_mem, tmem + 64, len);
+        memset(tmem, 0x5a, sizeof(tmem));
+        memset(cpu, 0, sizeof(*cpu));
+        h_cpu_load(cpu, &hs);
+        cr_assert_eq(h_emu_run(cpu, b, 3), -1);
+        cr_assert(memcmp(tmem + 64, host_mem, 12) == 0, "%s header: emu %08x %08x %08x host %08x %08x %08x",
+                  save ? "fnsave" : "fnstenv", ((uint32_t *)(tmem + 64))[0], ((uint32_t *)(tmem + 64))[1],
+                  ((uint32_t *)(tmem + 64))[2], ((uint32_t *)host_mem)[0], ((uint32_t *)host_mem)[1],
+                  ((uint32_t *)host_mem)[2]);
+        cr_assert(memcmp(tmem + 64 + 28, host_mem + 28, len - 28) == 0, "registers");
+        h_cpu_image(cpu, img);
+        cr_assert(memcmp(img, hs.fx_out, 5) == 0, "state after: emu %04x %04x %02x host %04x %04x %02x",
+                  *(uint16_t *)img, *(uint16_t *)(img + 2), img[4], *(uint16_t *)hs.fx_out,
+                  *(uint16_t *)(hs.fx_out + 2), hs.fx_out[4]);
+    }
+}
