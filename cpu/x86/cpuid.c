@@ -46,7 +46,9 @@
  *   1.EDX FXSR          ops_fxsave.c
  *   1.EDX SSE SSE2      ops_sse*.c
  *   1.ECX SSE3          ops_sse_fp.c, ops_sse_mov.c
+ *   1.ECX SSSE3 (max)   ops_sse4.c (0F 38 / 0F 3A maps)
  *   1.ECX CX16          ops_bit.c (CMPXCHG16B)
+ *   1.ECX SSE4.1 (max)  ops_sse4.c
  *   1.ECX POPCNT (max)  ops_bit.c
  *   1.ECX MOVBE (max)   ops_bit.c
  *   1.ECX RDRAND (max)  ops_bit.c
@@ -67,8 +69,8 @@
  *   81.ECX PREFETCHW (max) ops_mov.c (0F 0D as a hint NOP)
  *   80000007.EDX[8]     invariant TSC: x86_rdtsc follows the virtual clock
  *
- * Not advertised (not implemented yet): VME, MCE/MCA, MTRR, SS, HTT, SSSE3,
- * SSE4.1/4.2 (ops_sse4.c), XSAVE/AVX, x2APIC, TSC-deadline, PCID/INVPCID,
+ * Not advertised (not implemented yet): VME, MCE/MCA, MTRR, SS, HTT,
+ * SSE4.2 (no PCMPxSTRx in ops_sse4.c), XSAVE/AVX, x2APIC, TSC-deadline, PCID/INVPCID,
  * MONITOR/MWAIT, BMI1/BMI2, ERMS, UMIP, PKU, SPEC_CTRL/IBRS/STIBP.
  */
 #include <string.h>
@@ -92,7 +94,8 @@ static const uint32_t base_features[X86_FW_COUNT] = {
 
 /* Added by the max model. */
 static const uint32_t max_features[X86_FW_COUNT] = {
-    [X86_FW_1_ECX] = BIT(22) /* MOVBE */ | BIT(23) /* POPCNT */ | BIT(30) /* RDRAND */,
+    [X86_FW_1_ECX] = BIT(9) /* SSSE3 */ | BIT(19) /* SSE4.1 */ | BIT(22) /* MOVBE */ |
+                     BIT(23) /* POPCNT */ | BIT(30) /* RDRAND */,
     [X86_FW_81_EDX] = BIT(26) /* PDPE1GB */ | BIT(27) /* RDTSCP */,
     [X86_FW_81_ECX] = BIT(5) /* ABM (LZCNT) */ | BIT(8) /* PREFETCHW */,
     [X86_FW_7_EBX] = BIT(0) /* FSGSBASE */ | BIT(7) /* SMEP */ | BIT(18) /* RDSEED */ |
