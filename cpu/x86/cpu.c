@@ -265,10 +265,13 @@ static enum vcpu_exit x86_run(struct vcpu *v, uint64_t budget_insns)
         unsigned n = b->n_insns;
         const struct x86_binsn *bi = b->insns;
         for (unsigned i = 0; i < n; i++, bi++) {
-            cpu->next_rip = cpu->rip + bi->insn.len;
+            const uint64_t fallthrough = cpu->rip + bi->insn.len;
+            cpu->next_rip = fallthrough;
             bi->fn(cpu, &bi->insn);
             cpu->rip = cpu->next_rip;
-            if (unlikely(cpu->exit_block)) {
+            /* A taken branch, a REP restart (next_rip == rip) or an event
+             * leaves the block, as does any handler that set exit_block. */
+            if (unlikely(cpu->exit_block | (cpu->rip != fallthrough))) {
                 cpu->exit_block = false;
                 n = i + 1;
                 break;
