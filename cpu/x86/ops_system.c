@@ -31,7 +31,7 @@ static void op_hlt(struct x86_cpu *cpu, const struct x86_insn *insn)
     cpu->exit_block = true;
 }
 
-/* CLI/STI protection (SDM Vol. 2A CLI, Table 4-?): IOPL-sensitive outside real mode. */
+/* CLI/STI protection (SDM Vol. 2A CLI/STI Operation): #GP(0) when CPL > IOPL in protected or vm86 mode (no VME/PVI). */
 static void check_iopl(struct x86_cpu *cpu)
 {
     if (!(cpu->cr0 & X86_CR0_PE))
