@@ -118,25 +118,30 @@
     popfq
 .endm
 
-/* EXPECT_EXC resume: arm the exception recorder once; the handler returns
- * to `resume` (an address; 0 = the saved RIP). Preserves registers+flags. */
+/* EXPECT_EXC resume: clear the exception record (vector and error code read
+ * as -1, RIP as 0) and arm the recorder once; the handler returns to
+ * `resume` (an address). EXPECT_EXC_RET: the same, returning to the saved
+ * RIP. DISARM after the resume point, in case nothing was raised.
+ * Preserve registers and flags (also usable at CPL3: all pages are U=1). */
 .macro EXPECT_EXC resume:req
     pushq %rax
     leaq \resume, %rax
     movq %rax, exc_resume(%rip)
+    movq $-1, exc_vec(%rip)
+    movq $-1, exc_err(%rip)
+    movq $0, exc_rip(%rip)
     movq $1, exc_armed(%rip)
     popq %rax
 .endm
 .macro EXPECT_EXC_RET
     movq $0, exc_resume(%rip)
-    movq $1, exc_armed(%rip)
-.endm
-
-/* Clear the exception record (vector reads as -1 afterwards). */
-.macro CLEAR_EXC
     movq $-1, exc_vec(%rip)
     movq $-1, exc_err(%rip)
     movq $0, exc_rip(%rip)
+    movq $1, exc_armed(%rip)
+.endm
+.macro DISARM
+    movq $0, exc_armed(%rip)
 .endm
 
 /* PRINT "text": print a line (newline appended). Preserves everything. */
