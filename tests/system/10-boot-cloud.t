@@ -8,11 +8,8 @@
 #   - sha256 of 32 MiB of zeros computed in the guest equals the host's;
 #   - poweroff -f ends qtemu with status 0.
 . "$(dirname "$0")/lib.sh"
-# While the boot does not reach init yet, these are TAP TODO tests: they run
-# and report, but do not fail the suite. Remove the directive when they pass.
-TODO=" # TODO boot of the Debian kernel does not reach init yet"
+TODO=""
 LIMIT=${QTEMU_BOOT_TIMEOUT:-1200}
-[ -n "$TODO" ] && LIMIT=${QTEMU_BOOT_TIMEOUT:-300}
 KERNEL="$GUEST/vmlinuz-cloud"
 INITRD="$GUEST/initramfs.cpio.gz"
 echo "1..7"
