@@ -43,6 +43,29 @@ struct vcpu_regs_x86 {
     uint64_t fs_base, gs_base, kernel_gs_base;
 };
 
+/** Breakpoint and watchpoint kinds; the numbers match gdb's Z0..Z4 packets. */
+enum vcpu_bp_kind {
+    VCPU_BP_SW = 0,          /* software breakpoint (no guest memory is patched) */
+    VCPU_BP_HW = 1,          /* hardware breakpoint: same effect in an emulator */
+    VCPU_WP_WRITE = 2,
+    VCPU_WP_READ = 3,
+    VCPU_WP_ACCESS = 4,
+};
+
+/** Why vcpu_run() returned VCPU_EXIT_DEBUG (valid until the next run). */
+struct vcpu_debug_event {
+    enum { VCPU_DEBUG_STEP, VCPU_DEBUG_BREAKPOINT, VCPU_DEBUG_WATCHPOINT } reason;
+    enum vcpu_bp_kind kind;  /* for breakpoints/watchpoints: which kind hit */
+    gva_t addr;              /* breakpoint address, or the watched data address accessed */
+};
+
+/** What the debugger needs to know about one instruction (from the CPU's decoder). */
+struct vcpu_insn_info {
+    unsigned len_bytes;
+    bool is_call;            /* "next" steps over these */
+    bool is_branch;
+};
+
 struct vcpu;
 
 /** Backend operations. Every backend implements all of them. */
@@ -58,6 +81,30 @@ struct vcpu_ops {
     int (*write_virt)(struct vcpu *vcpu, gva_t gva, const void *buf, uint64_t len);
     /** Print a one-screen state dump (registers, mode) for -d cpu / errors. */
     void (*dump)(struct vcpu *vcpu, FILE *out);
+    /**
+     * Insert a breakpoint (execution at @addr) or watchpoint ([@addr,
+     * @addr+@len) accessed). Returns 0, -ENOSPC when the table is full,
+     * -EINVAL for a bad kind/length. Inserting an existing one is a no-op.
+     */
+    int (*insert_bp)(struct vcpu *vcpu, enum vcpu_bp_kind kind, gva_t addr, uint64_t len);
+    /** Remove a breakpoint/watchpoint. Returns 0 or -ENOENT. */
+    int (*remove_bp)(struct vcpu *vcpu, enum vcpu_bp_kind kind, gva_t addr, uint64_t len);
+    /** Remove every breakpoint and watchpoint. */
+    void (*remove_all_bp)(struct vcpu *vcpu);
+    /**
+     * Single-step mode: run() executes exactly one instruction (delivering a
+     * pending interrupt counts as none) and returns VCPU_EXIT_DEBUG/STEP.
+     */
+    void (*set_single_step)(struct vcpu *vcpu, bool on);
+    /** Decode the instruction at guest-virtual @pc. 0, or -EFAULT / -EINVAL (undecodable). */
+    int (*insn_info)(struct vcpu *vcpu, gva_t pc, struct vcpu_insn_info *out);
+    /**
+     * Translate @gva with the current page tables (no fault, no A/D update).
+     * 0 and *gpa, or -EFAULT if not mapped.
+     */
+    int (*translate)(struct vcpu *vcpu, gva_t gva, gpa_t *gpa);
+    /** Print the valid software-TLB entries (debugger "tlb" command). */
+    void (*dump_tlb)(struct vcpu *vcpu, FILE *out);
     void (*destroy)(struct vcpu *vcpu);
 };
 
@@ -72,6 +119,7 @@ struct vcpu {
     struct bus *bus;
     uint64_t insns_retired;
     char last_error[160];          /* set with VCPU_EXIT_INTERNAL */
+    struct vcpu_debug_event debug_event;  /* set with VCPU_EXIT_DEBUG */
 };
 
 /** Run @vcpu for at most @budget_insns instructions. */

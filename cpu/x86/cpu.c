@@ -185,6 +185,15 @@ static void x86_code_write_hook(void *opaque, gpa_t page_gpa)
 }
 
 static void x86_dump(struct vcpu *v, FILE *f);
+static bool x86_at_breakpoint(struct x86_cpu *cpu);
+static int x86_read_virt(struct vcpu *v, gva_t gva, void *buf, uint64_t len);
+static int x86_insert_bp(struct vcpu *v, enum vcpu_bp_kind kind, gva_t addr, uint64_t len);
+static int x86_remove_bp(struct vcpu *v, enum vcpu_bp_kind kind, gva_t addr, uint64_t len);
+static void x86_remove_all_bp(struct vcpu *v);
+static void x86_set_single_step(struct vcpu *v, bool on);
+static int x86_insn_info(struct vcpu *v, gva_t pc, struct vcpu_insn_info *out);
+static int x86_translate(struct vcpu *v, gva_t gva, gpa_t *gpa);
+static void x86_dump_tlb(struct vcpu *v, FILE *f);
 
 /* ---------------------------------------------------------------- run loop */
 
@@ -254,6 +263,31 @@ static enum vcpu_exit x86_run(struct vcpu *v, uint64_t budget_insns)
             goto out;
         }
 
+        if (unlikely(cpu->dbg_active)) {
+            /* Debug mode: one instruction at a time, breakpoints checked first. */
+            if (x86_at_breakpoint(cpu)) {
+                cpu->dbg_skip_bp = true;   /* resuming executes it */
+                exit = VCPU_EXIT_DEBUG;
+                goto out;
+            }
+            struct x86_block *b = x86_block_lookup(cpu);
+            const struct x86_binsn *bi = b->insns;
+            cpu->next_rip = cpu->rip + bi->insn.len;
+            bi->fn(cpu, &bi->insn);
+            cpu->rip = cpu->next_rip;
+            cpu->exit_block = false;
+            v->insns_retired++;
+            if (cpu->dbg_hit || cpu->dbg_single_step) {
+                if (!cpu->dbg_hit)
+                    v->debug_event = (struct vcpu_debug_event){ VCPU_DEBUG_STEP, 0, cpu->rip };
+                cpu->dbg_hit = false;
+                cpu->dbg_skip_bp = true;
+                exit = VCPU_EXIT_DEBUG;
+                goto out;
+            }
+            continue;
+        }
+
         struct x86_block *b = x86_block_lookup(cpu);
         b->exec_count++;
         if (unlikely(log_mask & (LOG_EXEC | LOG_CPU))) {
@@ -278,6 +312,12 @@ static enum vcpu_exit x86_run(struct vcpu *v, uint64_t budget_insns)
             }
         }
         v->insns_retired += n;
+        if (unlikely(cpu->dbg_hit)) {
+            cpu->dbg_hit = false;
+            cpu->dbg_skip_bp = true;
+            exit = VCPU_EXIT_DEBUG;
+            goto out;
+        }
     }
 out:
     cpu->fault_jmp = saved;
@@ -395,6 +435,13 @@ static const struct vcpu_ops x86_vcpu_ops = {
     .read_virt = x86_read_virt,
     .write_virt = x86_write_virt,
     .dump = x86_dump,
+    .insert_bp = x86_insert_bp,
+    .remove_bp = x86_remove_bp,
+    .remove_all_bp = x86_remove_all_bp,
+    .set_single_step = x86_set_single_step,
+    .insn_info = x86_insn_info,
+    .translate = x86_translate,
+    .dump_tlb = x86_dump_tlb,
     .destroy = x86_destroy,
 };
 
@@ -423,4 +470,182 @@ struct vcpu *x86_vcpu_create(int index, enum x86_cpu_model model, struct guest_m
     }
     x86_reset(&cpu->vcpu);
     return &cpu->vcpu;
+}
+
+/* ---------------------------------------------------------------- debugging */
+
+static bool is_watch(uint8_t kind)
+{
+    return kind == VCPU_WP_WRITE || kind == VCPU_WP_READ || kind == VCPU_WP_ACCESS;
+}
+
+static void dbg_update(struct x86_cpu *cpu)
+{
+    cpu->n_watch = 0;
+    for (int i = 0; i < cpu->n_dbg_points; i++)
+        cpu->n_watch += is_watch(cpu->dbg_points[i].kind);
+    cpu->dbg_active = cpu->dbg_single_step || cpu->n_dbg_points > cpu->n_watch;
+    /* Watch flags live in TLB tags: rebuild them. */
+    x86_tlb_flush(cpu, false);
+}
+
+bool x86_page_has_watch(const struct x86_cpu *cpu, gva_t page)
+{
+    for (int i = 0; i < cpu->n_dbg_points; i++) {
+        const struct x86_debug_point *p = &cpu->dbg_points[i];
+        if (is_watch(p->kind) && p->addr < page + GUEST_PAGE_SIZE && page < p->addr + p->len)
+            return true;
+    }
+    return false;
+}
+
+void x86_check_watch(struct x86_cpu *cpu, gva_t lin, unsigned size, bool write)
+{
+    for (int i = 0; i < cpu->n_dbg_points; i++) {
+        const struct x86_debug_point *p = &cpu->dbg_points[i];
+        if (!is_watch(p->kind) || !(p->addr < lin + size && lin < p->addr + p->len))
+            continue;
+        if ((p->kind == VCPU_WP_WRITE && !write) || (p->kind == VCPU_WP_READ && write))
+            continue;
+        /* The access completes; the loop stops after this instruction retires. */
+        cpu->vcpu.debug_event = (struct vcpu_debug_event){ VCPU_DEBUG_WATCHPOINT, p->kind,
+                                                           MAX(lin, p->addr) };
+        cpu->dbg_hit = true;
+        cpu->exit_block = true;
+        return;
+    }
+}
+
+static int x86_insert_bp(struct vcpu *v, enum vcpu_bp_kind kind, gva_t addr, uint64_t len)
+{
+    struct x86_cpu *cpu = x86_cpu_of(v);
+    if (kind > VCPU_WP_ACCESS || (is_watch(kind) && (len == 0 || len > GUEST_PAGE_SIZE)))
+        return -EINVAL;
+    if (!is_watch(kind))
+        len = 1;
+    for (int i = 0; i < cpu->n_dbg_points; i++) {
+        struct x86_debug_point *p = &cpu->dbg_points[i];
+        if (p->kind == kind && p->addr == addr && p->len == len)
+            return 0;
+    }
+    if (cpu->n_dbg_points == X86_MAX_DEBUG_POINTS)
+        return -ENOSPC;
+    cpu->dbg_points[cpu->n_dbg_points++] = (struct x86_debug_point){ addr, len, (uint8_t)kind };
+    dbg_update(cpu);
+    return 0;
+}
+
+static int x86_remove_bp(struct vcpu *v, enum vcpu_bp_kind kind, gva_t addr, uint64_t len)
+{
+    struct x86_cpu *cpu = x86_cpu_of(v);
+    if (!is_watch(kind))
+        len = 1;
+    for (int i = 0; i < cpu->n_dbg_points; i++) {
+        struct x86_debug_point *p = &cpu->dbg_points[i];
+        if (p->kind == kind && p->addr == addr && p->len == len) {
+            *p = cpu->dbg_points[--cpu->n_dbg_points];
+            dbg_update(cpu);
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
+static void x86_remove_all_bp(struct vcpu *v)
+{
+    struct x86_cpu *cpu = x86_cpu_of(v);
+    cpu->n_dbg_points = 0;
+    dbg_update(cpu);
+}
+
+static void x86_set_single_step(struct vcpu *v, bool on)
+{
+    struct x86_cpu *cpu = x86_cpu_of(v);
+    cpu->dbg_single_step = on;
+    dbg_update(cpu);
+}
+
+/* Linear address of CS:RIP. */
+static gva_t x86_pc_linear(const struct x86_cpu *cpu)
+{
+    gva_t lin = cpu->seg[X86_CS].base + cpu->rip;
+    return cpu->code_mode == X86_MODE_64 ? lin : (lin & 0xffffffffu);
+}
+
+/* Breakpoint at the current instruction? (not on the first one after resuming) */
+static bool x86_at_breakpoint(struct x86_cpu *cpu)
+{
+    if (cpu->dbg_skip_bp) {
+        cpu->dbg_skip_bp = false;
+        return false;
+    }
+    gva_t pc = x86_pc_linear(cpu);
+    for (int i = 0; i < cpu->n_dbg_points; i++) {
+        const struct x86_debug_point *p = &cpu->dbg_points[i];
+        if (!is_watch(p->kind) && (p->addr == pc || p->addr == cpu->rip)) {
+            cpu->vcpu.debug_event = (struct vcpu_debug_event){ VCPU_DEBUG_BREAKPOINT, p->kind, p->addr };
+            return true;
+        }
+    }
+    return false;
+}
+
+static int x86_translate(struct vcpu *v, gva_t gva, gpa_t *gpa)
+{
+    struct x86_cpu *cpu = x86_cpu_of(v);
+    if (!(cpu->cr0 & X86_CR0_PG)) {
+        *gpa = gva & 0xffffffffu;
+        return 0;
+    }
+    struct x86_paging_ctx ctx = { cpu->cr0, cpu->cr3, cpu->cr4, cpu->efer, false, true, false };
+    struct x86_walk_result res;
+    uint32_t err;
+    /* The walker sets A bits; a debugger peek doing so is acceptable (QEMU's
+     * cpu_get_phys_page_debug does not) - documented limitation. */
+    if (!x86_walk(v->mem, &ctx, gva, MMU_READ, &res, &err))
+        return -EFAULT;
+    *gpa = res.gpa;
+    return 0;
+}
+
+static int x86_insn_info(struct vcpu *v, gva_t pc, struct vcpu_insn_info *out)
+{
+    struct x86_cpu *cpu = x86_cpu_of(v);
+    uint8_t buf[15];
+    size_t got = 0;
+    /* Read as much of 15 bytes as is mapped. */
+    while (got < sizeof(buf) && x86_read_virt(v, pc + got, buf + got, 1) == 0)
+        got++;
+    if (!got)
+        return -EFAULT;
+    struct x86_insn insn;
+    int len = x86_decode(buf, got, (enum x86_code_mode)cpu->code_mode, &insn);
+    if (len < 0)
+        return -EINVAL;
+    out->len_bytes = (unsigned)len;
+    out->is_branch = (insn.flags & X86_INSN_BRANCH) != 0;
+    unsigned op = insn.op;
+    out->is_call = op == X86_OP(0, 0xe8) || op == X86_OP(0, 0x9a) ||
+                   (op == X86_OP(0, 0xff) && (x86_modrm_digit(&insn) == 2 || x86_modrm_digit(&insn) == 3));
+    return 0;
+}
+
+static void x86_dump_tlb(struct vcpu *v, FILE *f)
+{
+    struct x86_cpu *cpu = x86_cpu_of(v);
+    for (int t = 0; t < 2; t++) {
+        fprintf(f, "%s TLB:\n", t ? "user" : "supervisor");
+        for (unsigned i = 0; i < TLB_ENTRIES; i++) {
+            const struct tlb_entry *e = &cpu->tlb[t].e[i];
+            if (e->tag_read == TLB_INVALID && e->tag_write == TLB_INVALID && e->tag_exec == TLB_INVALID)
+                continue;
+            const struct tlb_entry_info *in = &cpu->tlb[t].info[i];
+            fprintf(f, "  [%4u] gva 0x%016" PRIx64 " -> gpa 0x%010" PRIx64 " %c%c%c%s%s 2^%u\n", i,
+                    (uint64_t)in->page_gva, (uint64_t)in->page_gpa,
+                    e->tag_read != TLB_INVALID ? 'r' : '-', e->tag_write != TLB_INVALID ? 'w' : '-',
+                    e->tag_exec != TLB_INVALID ? 'x' : '-', in->global ? " global" : "",
+                    ((e->tag_read | e->tag_write) & TLB_FLAG_MMIO) && e->tag_read != TLB_INVALID ? " mmio" : "",
+                    in->page_shift);
+        }
+    }
 }

@@ -188,10 +188,12 @@ static void tlb_fill(struct x86_cpu *cpu, struct tlb *tlb, unsigned i, gva_t pag
         flags = TLB_FLAG_MMIO;
     }
     bool smap_slow = supervisor_tlb && r->user && (ctx->cr4 & X86_CR4_SMAP);
+    uint64_t watch = (cpu->n_watch && x86_page_has_watch(cpu, page)) ? TLB_FLAG_WATCH : 0;
     struct tlb_entry *e = &tlb->e[i];
-    e->tag_read = (!smap_slow && x86_walk_permits(ctx, r, MMU_READ)) ? page | flags : TLB_INVALID;
+    e->tag_read = (!smap_slow && x86_walk_permits(ctx, r, MMU_READ)) ? page | flags | watch
+                                                                      : TLB_INVALID;
     e->tag_write = (!smap_slow && r->dirty && x86_walk_permits(ctx, r, MMU_WRITE))
-                       ? page | flags | code : TLB_INVALID;
+                       ? page | flags | code | watch : TLB_INVALID;
     e->tag_exec = x86_walk_permits(ctx, r, MMU_EXEC) ? page | flags : TLB_INVALID;
     e->addend = addend;
     struct tlb_entry_info *info = &tlb->info[i];
@@ -241,6 +243,8 @@ static gpa_t translate(struct x86_cpu *cpu, gva_t lin, enum mmu_access access, u
 static noinline uint64_t read_slow(struct x86_cpu *cpu, gva_t lin, unsigned size, unsigned idx,
                                    bool implicit)
 {
+    if (unlikely(cpu->n_watch))
+        x86_check_watch(cpu, lin, size, false);
     if (fits_page(lin, size))
         return x86_phys_read(cpu, translate(cpu, lin, MMU_READ, idx, implicit), size);
     unsigned n1 = (unsigned)(GUEST_PAGE_SIZE - PAGE_OFF(lin));
@@ -256,13 +260,15 @@ static void refresh_code_tag(struct x86_cpu *cpu, unsigned idx, gva_t lin, gpa_t
 {
     struct tlb_entry *e = &cpu->tlb[idx].e[tlb_index(lin)];
     gva_t page = lin & GUEST_PAGE_MASK;
-    if (e->tag_write == (page | TLB_FLAG_CODE) && !gpa_is_code(cpu->vcpu.mem, gpa))
+    if (e->tag_write == (page | TLB_FLAG_CODE) && !gpa_is_code(cpu->vcpu.mem, gpa) && !cpu->n_watch)
         e->tag_write = page;
 }
 
 static noinline void write_slow(struct x86_cpu *cpu, gva_t lin, uint64_t value, unsigned size,
                                 unsigned idx, bool implicit)
 {
+    if (unlikely(cpu->n_watch))
+        x86_check_watch(cpu, lin, size, true);
     if (fits_page(lin, size)) {
         gpa_t gpa = translate(cpu, lin, MMU_WRITE, idx, implicit);
         x86_phys_write(cpu, gpa, value, size);
@@ -405,6 +411,8 @@ void x86_probe_write(struct x86_cpu *cpu, gva_t lin, unsigned len)
 
 void x86_read_bytes(struct x86_cpu *cpu, gva_t lin, void *buf, unsigned len)
 {
+    if (unlikely(cpu->n_watch))
+        x86_check_watch(cpu, lin, len, false);
     unsigned idx = mmu_index(cpu);
     uint8_t *p = buf;
     while (len) {
@@ -419,6 +427,8 @@ void x86_read_bytes(struct x86_cpu *cpu, gva_t lin, void *buf, unsigned len)
 void x86_write_bytes(struct x86_cpu *cpu, gva_t lin, const void *buf, unsigned len)
 {
     x86_probe_write(cpu, lin, len);    /* all pages writable before the first byte */
+    if (unlikely(cpu->n_watch))
+        x86_check_watch(cpu, lin, len, true);
     unsigned idx = mmu_index(cpu);
     const uint8_t *p = buf;
     while (len) {

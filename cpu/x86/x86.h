@@ -280,6 +280,20 @@ struct x86_cpu {
     /* Software TLB: [0] supervisor, [1] user (CPL 3) */
     struct tlb tlb[2];
 
+    /* Debugging: breakpoints/watchpoints/single-step (cpu.c, mem.c) */
+#define X86_MAX_DEBUG_POINTS 32
+    struct x86_debug_point {
+        gva_t addr;
+        uint64_t len;
+        uint8_t kind;               /* enum vcpu_bp_kind */
+    } dbg_points[X86_MAX_DEBUG_POINTS];
+    int n_dbg_points;
+    int n_watch;                    /* how many of them are watchpoints */
+    bool dbg_single_step;
+    bool dbg_active;                /* any of the above: the run loop checks per instruction */
+    bool dbg_hit;                   /* a watchpoint fired during this instruction */
+    bool dbg_skip_bp;               /* resume: do not stop at a breakpoint on the first insn */
+
     /* Interpreter */
     struct x86_block_cache *bcache;
     bool exit_block;                /* handler: leave the current block after this insn */
@@ -478,6 +492,15 @@ unsigned x86_fetch_code(struct x86_cpu *cpu, gva_t lin, uint8_t *buf, unsigned l
 void x86_tlb_flush(struct x86_cpu *cpu, bool keep_global);
 /** INVLPG: flush the page of @lin in both TLBs. */
 void x86_tlb_flush_page(struct x86_cpu *cpu, gva_t lin);
+
+/**
+ * Watchpoint check for an access of @size bytes at @lin (slow path only: pages
+ * with watchpoints carry TLB_FLAG_WATCH so they never take the fast path).
+ * Records cpu->vcpu.debug_event and sets dbg_hit/exit_block on a hit.
+ */
+void x86_check_watch(struct x86_cpu *cpu, gva_t lin, unsigned size, bool write);
+/** True if a watchpoint overlaps the page at @page. */
+bool x86_page_has_watch(const struct x86_cpu *cpu, gva_t page);
 
 /** Guest-physical MMIO/RAM access for the slow path (size 1..8). */
 uint64_t x86_phys_read(struct x86_cpu *cpu, gpa_t gpa, unsigned size);
