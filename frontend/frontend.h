@@ -49,6 +49,44 @@ bool frontend_stdin_pending(void);
 /** Offer buffered input to the device again. */
 void frontend_stdin_retry(void);
 
+/* ---------------------------------------------------------------- main-loop services */
+
+/**
+ * Register @fd with the main loop: when poll() reports any of @events,
+ * ready(opaque, revents) runs on the main-loop thread. At most
+ * MAINLOOP_MAX_FDS sources. Returns 0 or -ENOSPC. Used by the gdbstub, QMP,
+ * monitor sockets and network backends.
+ */
+#define MAINLOOP_MAX_FDS 64
+int mainloop_add_fd(int fd, short events, void (*ready)(void *opaque, short revents), void *opaque);
+/** Change the events polled for @fd (e.g. add POLLOUT). 0 or -ENOENT. */
+int mainloop_set_fd_events(int fd, short events);
+/** Unregister @fd. */
+void mainloop_remove_fd(int fd);
+/**
+ * A callback run before every poll(): it may lower *timeout_ns (slirp's
+ * timers) and (re)register fds. At most 8.
+ */
+int mainloop_add_prepoll(void (*cb)(void *opaque, int64_t *timeout_ns), void *opaque);
+
+/**
+ * Pause/resume the vCPUs (debugger stop, gdb, QMP stop, -S). While paused the
+ * loop keeps serving fds and virtual time stands still. Both are idempotent.
+ */
+void mainloop_pause(void);
+void mainloop_resume(void);
+bool mainloop_paused(void);
+/** Make qtemu_main_loop() return @status at its next iteration (QMP quit, gdb kill). */
+void mainloop_request_exit(int status);
+/**
+ * Hook called when a vCPU returns VCPU_EXIT_DEBUG (breakpoint, watchpoint,
+ * single-step). The loop pauses first; the hook (gdbstub or debugger)
+ * reports the stop and later calls mainloop_resume().
+ */
+void mainloop_set_debug_hook(void (*hook)(void *opaque, struct vcpu *vcpu), void *opaque);
+/** The machine being run (for services that need the vCPUs/RAM), or NULL. */
+struct machine *mainloop_machine(void);
+
 /**
  * Run the machine until it powers off, exits through isa-debug-exit, resets
  * with -no-reboot, the user quits, or an internal error. Returns the process

@@ -1,11 +1,13 @@
 /*
  * frontend/mainloop.c - the main loop: runs the vCPUs in slices, fires
- * expired timers, polls console input, and acts on machine requests.
+ * expired timers, polls host fds (console input, sockets of the gdbstub /
+ * QMP / network backends), and acts on machine requests.
  *
  * Decided:
  *  - one host thread runs every vCPU round-robin, QEMU_SLICE_INSNS at a time;
- *  - when every vCPU is halted the loop sleeps in poll() until the next timer
- *    deadline or console input: a halted guest costs no host CPU;
+ *  - when every vCPU is halted (or the machine is paused) the loop sleeps in
+ *    poll() until the next timer deadline or an fd event: an idle guest
+ *    costs no host CPU;
  *  - exit statuses follow QEMU: guest power-off 0; reset with -no-reboot 0;
  *    isa-debug-exit (V << 1) | 1; Ctrl-A x 0; an emulator-internal error 1.
  */
@@ -21,6 +23,122 @@
 
 #define QEMU_SLICE_INSNS 200000
 
+static struct {
+    struct pollfd pfd[MAINLOOP_MAX_FDS];
+    struct {
+        void (*ready)(void *opaque, short revents);
+        void *opaque;
+    } src[MAINLOOP_MAX_FDS];
+    int nfds;
+    struct {
+        void (*cb)(void *opaque, int64_t *timeout_ns);
+        void *opaque;
+    } prepoll[8];
+    int nprepoll;
+    bool paused;
+    bool exit_requested;
+    int exit_status;
+    void (*debug_hook)(void *opaque, struct vcpu *vcpu);
+    void *debug_opaque;
+    struct machine *machine;
+} ml;
+
+int mainloop_add_fd(int fd, short events, void (*ready)(void *opaque, short revents), void *opaque)
+{
+    for (int i = 0; i < ml.nfds; i++) {
+        if (ml.pfd[i].fd == fd) {
+            ml.pfd[i].events = events;
+            ml.src[i].ready = ready;
+            ml.src[i].opaque = opaque;
+            return 0;
+        }
+    }
+    if (ml.nfds == MAINLOOP_MAX_FDS)
+        return -ENOSPC;
+    ml.pfd[ml.nfds] = (struct pollfd){ .fd = fd, .events = events };
+    ml.src[ml.nfds].ready = ready;
+    ml.src[ml.nfds].opaque = opaque;
+    ml.nfds++;
+    return 0;
+}
+
+int mainloop_set_fd_events(int fd, short events)
+{
+    for (int i = 0; i < ml.nfds; i++) {
+        if (ml.pfd[i].fd == fd) {
+            ml.pfd[i].events = events;
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
+void mainloop_remove_fd(int fd)
+{
+    for (int i = 0; i < ml.nfds; i++) {
+        if (ml.pfd[i].fd == fd) {
+            ml.nfds--;
+            ml.pfd[i] = ml.pfd[ml.nfds];
+            ml.src[i] = ml.src[ml.nfds];
+            return;
+        }
+    }
+}
+
+int mainloop_add_prepoll(void (*cb)(void *opaque, int64_t *timeout_ns), void *opaque)
+{
+    if (ml.nprepoll == (int)ARRAY_SIZE(ml.prepoll))
+        return -ENOSPC;
+    ml.prepoll[ml.nprepoll].cb = cb;
+    ml.prepoll[ml.nprepoll].opaque = opaque;
+    ml.nprepoll++;
+    return 0;
+}
+
+void mainloop_pause(void)
+{
+    if (!ml.paused) {
+        ml.paused = true;
+        clock_set_paused(true);
+        if (ml.machine)
+            for (int i = 0; i < ml.machine->ncpus; i++)
+                vcpu_kick(ml.machine->cpus[i]);
+    }
+}
+
+void mainloop_resume(void)
+{
+    if (ml.paused) {
+        ml.paused = false;
+        clock_set_paused(false);
+    }
+}
+
+bool mainloop_paused(void)
+{
+    return ml.paused;
+}
+
+void mainloop_request_exit(int status)
+{
+    ml.exit_requested = true;
+    ml.exit_status = status;
+    if (ml.machine)
+        for (int i = 0; i < ml.machine->ncpus; i++)
+            vcpu_kick(ml.machine->cpus[i]);
+}
+
+void mainloop_set_debug_hook(void (*hook)(void *opaque, struct vcpu *vcpu), void *opaque)
+{
+    ml.debug_hook = hook;
+    ml.debug_opaque = opaque;
+}
+
+struct machine *mainloop_machine(void)
+{
+    return ml.machine;
+}
+
 static void kick_all(void *opaque)
 {
     struct machine *m = opaque;
@@ -28,10 +146,22 @@ static void kick_all(void *opaque)
         vcpu_kick(m->cpus[i]);
 }
 
-/* Wait for console input or the next timer, at most @max_ns. */
+/*
+ * Wait for console input, a registered fd or the next timer, at most @max_ns.
+ * Returns FRONTEND_INPUT_QUIT when the user pressed Ctrl-A x.
+ */
 static enum frontend_input wait_events(int64_t max_ns)
 {
-    struct pollfd pfd = { .fd = frontend_stdin_fd(), .events = POLLIN };
+    for (int i = 0; i < ml.nprepoll; i++)
+        ml.prepoll[i].cb(ml.prepoll[i].opaque, &max_ns);
+
+    struct pollfd pfd[MAINLOOP_MAX_FDS + 1];
+    int n = ml.nfds;
+    memcpy(pfd, ml.pfd, sizeof(pfd[0]) * (size_t)n);
+    int stdin_fd = frontend_stdin_fd();
+    if (stdin_fd >= 0)
+        pfd[n++] = (struct pollfd){ .fd = stdin_fd, .events = POLLIN };
+
     int timeout_ms;
     if (max_ns <= 0)
         timeout_ms = 0;
@@ -39,21 +169,42 @@ static enum frontend_input wait_events(int64_t max_ns)
         timeout_ms = 1000;
     else
         timeout_ms = (int)((max_ns + 999999) / 1000000);
-    int rc = poll(&pfd, pfd.fd >= 0 ? 1 : 0, timeout_ms);
-    if (rc > 0 && (pfd.revents & (POLLIN | POLLHUP)))
-        return frontend_stdin_ready();
-    return FRONTEND_INPUT_NONE;
+    int rc = poll(pfd, (nfds_t)n, timeout_ms);
+    if (rc <= 0)
+        return FRONTEND_INPUT_NONE;
+
+    enum frontend_input in = FRONTEND_INPUT_NONE;
+    if (stdin_fd >= 0 && (pfd[n - 1].revents & (POLLIN | POLLHUP)))
+        in = frontend_stdin_ready();
+    /* Sources may add/remove fds from their callbacks: dispatch from the copy. */
+    int nsrc = ml.nfds;
+    for (int i = 0; i < nsrc && i < n; i++) {
+        if (!pfd[i].revents)
+            continue;
+        for (int j = 0; j < ml.nfds; j++) {
+            if (ml.pfd[j].fd == pfd[i].fd) {
+                ml.src[j].ready(ml.src[j].opaque, pfd[i].revents);
+                break;
+            }
+        }
+    }
+    return in;
 }
 
 int qtemu_main_loop(struct machine *m, const struct qtemu_options *opts)
 {
     m->bus.kick = kick_all;
     m->bus.kick_opaque = m;
+    ml.machine = m;
     uint64_t slices = 0;
 
     for (;;) {
+        if (ml.exit_requested) {
+            frontend_chardev_flush();
+            return ml.exit_status;
+        }
         bool all_halted = true;
-        for (int i = 0; i < m->ncpus; i++) {
+        for (int i = 0; i < m->ncpus && !ml.paused; i++) {
             struct vcpu *v = m->cpus[i];
             enum vcpu_exit e = vcpu_run(v, QEMU_SLICE_INSNS);
             switch (e) {
@@ -65,6 +216,11 @@ int qtemu_main_loop(struct machine *m, const struct qtemu_options *opts)
                     v->ops->dump(v, log_file());
                 bus_request(&m->bus, MACHINE_REQ_RESET, 0);
                 all_halted = false;
+                break;
+            case VCPU_EXIT_DEBUG:
+                mainloop_pause();
+                if (ml.debug_hook)
+                    ml.debug_hook(ml.debug_opaque, v);
                 break;
             case VCPU_EXIT_INTERNAL:
                 frontend_chardev_flush();
@@ -107,9 +263,9 @@ int qtemu_main_loop(struct machine *m, const struct qtemu_options *opts)
             frontend_stdin_retry();
 
         enum frontend_input in;
-        if (all_halted) {
+        if (all_halted || ml.paused) {
             frontend_chardev_flush();
-            int64_t next = qtimer_next_deadline();
+            int64_t next = ml.paused ? INT64_MAX : qtimer_next_deadline();
             int64_t wait = next == INT64_MAX ? 1000000000ll : next - clock_ns();
             if (frontend_stdin_pending() && wait > 1000000)
                 wait = 1000000;
