@@ -19,7 +19,9 @@
  *    (6.13, Figure 6-6), also in 64-bit mode where gates are 16 bytes;
  *    QEMU TCG reports vector*16+2 there, which is not what the SDM says.
  *  - Vol. 3A 6.15 Interrupt 8 / Table 6-5: a contributory exception (#NP)
- *    while delivering a contributory one (#GP) becomes #DF with error 0.
+ *    while delivering a contributory one (#GP) becomes #DF with error 0,
+ *    and so does a #PF while delivering a #PF (frame push to a not-present
+ *    stack page); CR2 then holds the second fault's address.
  *  - Vol. 3A 6.14.2: in IA-32e mode RSP is aligned down to 16 bytes before
  *    the frame is pushed and SS:RSP is always pushed; 6.14.5: IST1 from the
  *    TSS replaces RSP for a gate with IST=1; 6.14.4: an interrupt from CPL3
@@ -35,6 +37,7 @@
 #define PG_NP    0x300000           /* made not present */
 #define PG_SUP   0x301000           /* supervisor-only (U/S=0) */
 #define PG_RO    0x302000           /* read-only (R/W=0) */
+#define PG_STK   0x303000           /* not-present stack for the nested #PF */
 #define PTE_OF(va) (pt_low + (((va) - 0x200000) >> 12) * 8)
 
     .text
@@ -234,6 +237,35 @@ np1: int $0x94
     call set_gate
     CHECK_REG exc_vec(%rip), "#GP with its gate not present: #DF", 8
     CHECK_REG exc_err(%rip), "#DF: error code 0", 0
+
+    /* #PF while pushing the #PF frame (stack page not present): #DF,
+     * delivered on IST1 (Table 6-5: page fault then page fault). */
+    movl $8, %edi
+    xorl %esi, %esi
+    movl $GATE_INT, %edx
+    movl $1, %ecx
+    call set_gate
+    andq $~PTE_P, PTE_OF(PG_STK)(%rip)
+    invlpg PG_STK
+    EXPECT_EXC 1f
+    movq %rsp, %r12
+    movq $PG_STK + 0x800, %rsp
+    movq (%rsp), %rax               /* #PF; pushing its frame faults again */
+1:  movq %r12, %rsp
+    DISARM
+    orq $PTE_P, PTE_OF(PG_STK)(%rip)
+    invlpg PG_STK
+    movl $8, %edi
+    xorl %esi, %esi
+    movl $GATE_INT, %edx
+    xorl %ecx, %ecx
+    call set_gate
+    CHECK_REG exc_vec(%rip), "#PF while pushing the #PF frame: #DF", 8
+    CHECK_REG exc_err(%rip), "nested #PF -> #DF: error code 0", 0
+    movq exc_cr2(%rip), %rax
+    andq $~0xfff, %rax
+    CHECK "nested #PF -> #DF: CR2 in the stack page (second fault)", PG_STK
+    CHECK_REG exc_frame_top(%rip), "nested #PF -> #DF: frame on IST1", ist1_stack_top
 
 /* ------------------------------------------------- stacks: IST, alignment */
     movl $0x90, %edi

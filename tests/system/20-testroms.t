@@ -36,6 +36,7 @@ for rom in $ROMS; do
         case $rc in
             124) why="timed out after $LIMIT s" ;;
             0) why="exit status 0 (reset or power-off: triple fault?)" ;;
+            126|127) why="cannot run $QTEMU (exit status $rc)" ;;
             *) if [ $((rc & 1)) -eq 1 ]; then why="ROM failure code $((rc >> 1))"; else why="exit status $rc"; fi ;;
         esac
         not_ok "$rom: $why${summary:+; $summary}$todo"
