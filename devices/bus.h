@@ -294,4 +294,53 @@ struct acpi_pm *acpi_pm_create(struct bus *bus, uint16_t pm_base, struct irq_lin
 #define ACPI_PM_TMR_LEN     4
 #define ACPI_SLP_TYP_S5     5
 
+/* ---------------------------------------------------------------- PCI, virtio */
+
+/*
+ * PCI host bridge (devices/pci.c): configuration mechanism #1 at 0xCF8/0xCFC
+ * (PCI Local Bus 3.0 3.2.2.3.2), host bridge at 00:00.0, BARs assigned by
+ * qtemu from the windows below (no firmware), INTx of slot S pin P (0 = INTA)
+ * on GSI PCI_INTX_GSI_BASE + ((S + P) & 3) (the DSDT's _PRT says the same).
+ */
+#define PCI_MMIO_WINDOW_BASE  0xC0000000ull   /* 32-bit MMIO window (_CRS) */
+#define PCI_MMIO_WINDOW_END   0xFEBFFFFFull   /* inclusive: below the IOAPIC */
+#define PCI_IO_WINDOW_BASE    0x1000          /* I/O window for I/O BARs */
+#define PCI_IO_WINDOW_END     0xFFFF
+#define PCI_INTX_GSI_BASE     16              /* IOAPIC pins 16..19 */
+#define PCI_SLOTS             32
+
+struct pci_host;
+/**
+ * Create the host bridge on @bus; @intx[0..3] are the IOAPIC pins
+ * PCI_INTX_GSI_BASE..+3. Takes over port 0xCF9 if a device mapped it (the
+ * reset control) and forwards its byte accesses there. NULL on ENOMEM/clash.
+ */
+struct pci_host *pci_host_create(struct bus *bus, const struct irq_line intx[4]);
+
+struct virtio_dev;
+/**
+ * virtio-blk backend (virtio 1.2 5.2) on the raw image @path; @readonly
+ * offers VIRTIO_BLK_F_RO and opens read-only; @serial (or NULL) answers
+ * GET_ID. NULL with one line in @err on failure (cannot open, not a
+ * multiple of 512 bytes, ...).
+ */
+struct virtio_dev *virtio_blk_create(struct guest_mem *mem, const char *path, bool readonly,
+                                     const char *serial, char *err, size_t err_len);
+
+/** virtio-rng backend (virtio 1.2 5.4): entropy from getrandom(2). NULL on ENOMEM. */
+struct virtio_dev *virtio_rng_create(struct guest_mem *mem);
+
+/**
+ * Put @vdev on PCI as a modern virtio-pci function (virtio 1.2 4.1) in slot
+ * @slot (-1 = next free). 0 or negative errno (-ENOSPC: no slot/BAR space).
+ */
+int virtio_pci_create(struct pci_host *host, int slot, struct virtio_dev *vdev);
+
+/**
+ * Map @vdev as virtio-mmio version 2 (virtio 1.2 4.2.2) at @base
+ * (VIRTIO_MMIO_SIZE bytes), interrupt on @irq (level). 0 or negative errno.
+ */
+#define VIRTIO_MMIO_SIZE 0x200
+int virtio_mmio_create(struct bus *bus, uint64_t base, struct irq_line irq, struct virtio_dev *vdev);
+
 #endif
