@@ -45,6 +45,10 @@ fetch_kernel() {  # meta-package, output name
 }
 
 fetch_kernel linux-image-cloud-amd64 vmlinuz-cloud
+# The cloud kernel's uncompressed ELF vmlinux, for the PVH boot test (12-pvh.t).
+if [ ! -f "$cache/vmlinux-cloud" ] || [ "$cache/vmlinuz-cloud" -nt "$cache/vmlinux-cloud" ]; then
+    python3 "$top/scripts/extract-vmlinux.py" "$cache/vmlinuz-cloud" "$cache/vmlinux-cloud"
+fi
 [ $want_generic = 1 ] && fetch_kernel linux-image-amd64 vmlinuz-amd64
 
 if [ ! -f "$cache/busybox" ]; then
