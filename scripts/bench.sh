@@ -16,19 +16,19 @@ LIMIT=${BENCH_TIMEOUT:-1800}
 ARGS="-kernel $G/vmlinuz-cloud -initrd $G/initramfs.cpio.gz -m 512M -nographic -no-reboot"
 APPEND="console=ttyS0 qtemu.test=1 panic=-1"
 
-# Print seconds until the init marker appears on stdout of the command.
+# Print "SECONDS_TO_MARKER GUEST_SHA256_SECONDS" for one boot of the command.
 time_to_marker() {
     start=$(date +%s.%N)
-    timeout "$LIMIT" "$@" -append "$APPEND" < /dev/null 2>/dev/null | while IFS= read -r line; do
+    timeout "$LIMIT" "$@" -append "$APPEND" < /dev/null 2>/dev/null | tr -d '\r' | while IFS= read -r line; do
         case "$line" in
-        *QTEMU-INIT-MARKER*) echo "$(date +%s.%N) $start" | awk '{printf "%.2f\n", $1 - $2}'; ;;
-        *QTEMU-SHA256*) ;;
+        *QTEMU-INIT-MARKER*) echo "$(date +%s.%N) $start" | awk '{printf "%.2f ", $1 - $2}' ;;
+        QTEMU-SHA256-SECONDS:*) echo "${line#QTEMU-SHA256-SECONDS: }" ;;
         esac
-    done | head -n 1
+    done | tr -d '\n'
 }
 
-q=$(time_to_marker "$QTEMU" $ARGS)
-r=$(time_to_marker qemu-system-x86_64 -accel tcg -cpu qemu64 $ARGS)
+qs=$(time_to_marker "$QTEMU" $ARGS); q=${qs% *}; qsha=${qs#* }
+rs=$(time_to_marker qemu-system-x86_64 -accel tcg -cpu qemu64 $ARGS); r=${rs% *}; rsha=${rs#* }
 native=$( { /usr/bin/time -f %e sh -c 'dd if=/dev/zero bs=1M count=32 2>/dev/null | sha256sum >/dev/null'; } 2>&1 )
 echo "time to init marker: qtemu ${q:-DNF} s, qemu-system-x86_64 -accel tcg ${r:-DNF} s"
 if [ -n "$q" ] && [ -n "$r" ]; then
@@ -36,4 +36,4 @@ if [ -n "$q" ] && [ -n "$r" ]; then
 else
     echo "ratio qtemu/qemu-tcg: n/a (a run did not reach the marker within ${LIMIT} s)"
 fi
-echo "host sha256 of 32 MiB zeros: ${native} s (native)"
+echo "guest sha256 of 32 MiB zeros: qtemu ${qsha:-n/a} s, qemu-tcg ${rsha:-n/a} s, host native ${native} s"
