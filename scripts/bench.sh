@@ -29,7 +29,9 @@ time_to_marker() {
 
 qs=$(time_to_marker "$QTEMU" $ARGS); q=${qs% *}; qsha=${qs#* }
 rs=$(time_to_marker qemu-system-x86_64 -accel tcg -cpu qemu64 $ARGS); r=${rs% *}; rsha=${rs#* }
-native=$( { /usr/bin/time -f %e sh -c 'dd if=/dev/zero bs=1M count=32 2>/dev/null | sha256sum >/dev/null'; } 2>&1 )
+t0=$(date +%s.%N)
+dd if=/dev/zero bs=1M count=32 2>/dev/null | sha256sum >/dev/null
+native=$(echo "$(date +%s.%N) $t0" | awk '{printf "%.3f", $1 - $2}')
 echo "time to init marker: qtemu ${q:-DNF} s, qemu-system-x86_64 -accel tcg ${r:-DNF} s"
 if [ -n "$q" ] && [ -n "$r" ]; then
     echo "ratio qtemu/qemu-tcg: $(echo "$q $r" | awk '{printf "%.2f", $1 / $2}')"
