@@ -20,6 +20,7 @@
 #include "frontend/frontend.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/pollsrc.h"
 
 #define QEMU_SLICE_INSNS 200000
 
@@ -162,14 +163,19 @@ static enum frontend_input wait_events(int64_t max_ns)
     if (stdin_fd >= 0)
         pfd[n++] = (struct pollfd){ .fd = stdin_fd, .events = POLLIN };
 
-    int timeout_ms;
-    if (max_ns <= 0)
-        timeout_ms = 0;
-    else if (max_ns >= 1000000000ll)
-        timeout_ms = 1000;
-    else
-        timeout_ms = (int)((max_ns + 999999) / 1000000);
-    int rc = poll(pfd, (nfds_t)n, timeout_ms);
+    /*
+     * Device backends (libslirp) register through util/pollsrc.h, which
+     * devices/ may call: they add their fds and lower the timeout, poll() runs
+     * once for everything (same ms rounding and 1 s cap), and they are
+     * dispatched after it even on a timeout (slirp's TCP timers need that).
+     */
+    static struct poll_set ps;
+    poll_set_reset(&ps);
+    for (int i = 0; i < n; i++)
+        poll_set_add(&ps, pfd[i].fd, pfd[i].events);
+    int rc = poll_sources_wait(&ps, max_ns);
+    for (int i = 0; i < n; i++)
+        pfd[i].revents = poll_set_revents(&ps, i);
     if (rc <= 0)
         return FRONTEND_INPUT_NONE;
 
