@@ -5,10 +5,12 @@
  *  - STI: SDM Vol. 2B STI, "If IF = 0, maskable hardware interrupts remain
  *    inhibited on the instruction boundary following an execution of STI":
  *    the instruction after STI runs, and the interrupt is taken at the next
- *    boundary (Vol. 3A 6.7: pending interrupts are serviced at instruction
+ *    boundary (Vol. 3A 6.9 "Priority Among Simultaneous Exceptions and
+ *    Interrupts": pending interrupts are serviced at instruction
  *    boundaries), i.e. before the instruction after that one;
  *  - POPFQ and IRETQ: no such inhibition (only STI, MOV SS and POP SS
- *    create one, Vol. 3A 6.8.3 / Table 6-2 footnotes), so the interrupt is
+ *    create one: Vol. 3A 6.8.1 "Masking Maskable Hardware Interrupts",
+ *    6.8.3, Vol. 2B POPF/IRET), so the interrupt is
  *    taken before the next instruction.
  * The saved RIP (Vol. 3A 6.5, interrupts are taken between instructions)
  * says at which boundary it happened. In every case IF goes back to 0 a few
