@@ -319,3 +319,59 @@ void slirp_net_destroy(struct slirp_net *n)
     slirp_cleanup(n->slirp);
     free(n);
 }
+
+/* ---------------------------------------------------------------- -netdev user options */
+
+int slirp_net_parse_opts(const char *opts, struct slirp_net_config *cfg, char *err, size_t err_len)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    snprintf(cfg->id, sizeof(cfg->id), "user");
+    for (const char *p = opts ? opts : ""; *p; ) {
+        size_t n = strcspn(p, ",");
+        const char *eq = memchr(p, '=', n);
+        size_t klen = eq ? (size_t)(eq - p) : n;
+        char val[256];
+        size_t vlen = eq ? n - klen - 1 : 0;
+        if (vlen >= sizeof(val)) {
+            snprintf(err, err_len, "-netdev user: value of '%.*s' too long", (int)klen, p);
+            return -1;
+        }
+        if (eq)
+            memcpy(val, eq + 1, vlen);
+        val[vlen] = 0;
+        if (klen == 2 && !strncmp(p, "id", 2)) {
+            snprintf(cfg->id, sizeof(cfg->id), "%s", val);
+        } else if (klen == 7 && !strncmp(p, "hostfwd", 7)) {
+            if (cfg->nfwd == SLIRP_NET_MAX_FWD) {
+                snprintf(err, err_len, "-netdev user: at most %d hostfwd rules", SLIRP_NET_MAX_FWD);
+                return -1;
+            }
+            if (slirp_hostfwd_parse(val, &cfg->fwd[cfg->nfwd], err, err_len))
+                return -1;
+            cfg->nfwd++;
+        } else if (klen == 8 && !strncmp(p, "restrict", 8)) {
+            if (!strcmp(val, "on") || !strcmp(val, "yes") || !strcmp(val, "true"))
+                cfg->restrict_ = true;
+            else if (!strcmp(val, "off") || !strcmp(val, "no") || !strcmp(val, "false"))
+                cfg->restrict_ = false;
+            else {
+                snprintf(err, err_len, "-netdev user: restrict=%s is not on or off", val);
+                return -1;
+            }
+        } else if (klen) {
+            snprintf(err, err_len, "-netdev user: unknown property '%.*s' (supported: id, "
+                     "hostfwd, restrict)", (int)klen, p);
+            return -1;
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
+int netdev_user_check(const char *opts, char *err, size_t err_len)
+{
+    struct slirp_net_config cfg;
+    return slirp_net_parse_opts(opts, &cfg, err, err_len);
+}

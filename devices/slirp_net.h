@@ -39,6 +39,13 @@ struct slirp_net_config {
  */
 int slirp_hostfwd_parse(const char *spec, struct slirp_hostfwd *out, char *err, size_t err_len);
 
+/**
+ * Parse a -netdev user option list without the leading "user" (e.g.
+ * "id=n0,hostfwd=tcp::2222-:22,restrict=off") into @cfg. Unknown keys and
+ * malformed rules fail with one line in @err. Returns 0 or -1.
+ */
+int slirp_net_parse_opts(const char *opts, struct slirp_net_config *cfg, char *err, size_t err_len);
+
 /** Called with each frame slirp sends to the guest (from the main loop). */
 typedef void slirp_net_rx_fn(void *opaque, const uint8_t *frame, size_t len);
 
