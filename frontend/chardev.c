@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "frontend/frontend.h"
+#include "frontend/monitor.h"
 #include "util/log.h"
 
 static struct termios saved_tio;
@@ -42,6 +43,15 @@ void frontend_term_restore(void)
     term_restore();
 }
 
+/* Raw-mode settings applied by term_raw(), for frontend_term_line_mode(). */
+static struct termios raw_tio;
+
+void frontend_term_line_mode(bool line)
+{
+    if (tio_saved)
+        tcsetattr(STDIN_FILENO, TCSANOW, line ? &saved_tio : &raw_tio);
+}
+
 static void term_raw(void)
 {
     if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_tio) != 0)
@@ -54,6 +64,7 @@ static void term_raw(void)
     tio.c_cflag |= CS8;
     tio.c_cc[VMIN] = 1;
     tio.c_cc[VTIME] = 0;
+    raw_tio = tio;
     tio_saved = true;
     atexit(term_restore);
     signal(SIGTERM, term_signal);
@@ -152,10 +163,20 @@ enum frontend_input frontend_stdin_ready(void)
                 return FRONTEND_INPUT_QUIT;
             case 'h':
                 fprintf(stderr, "\r\nC-a h    print this help\r\nC-a x    exit emulator\r\n"
+                                "C-a c    switch between console and monitor (-monitor with stdio)\r\n"
+                                "C-a d    stop the guest in the built-in debugger (-debug)\r\n"
                                 "C-a C-a  sends C-a\r\n");
                 continue;
             case 0x01:
+                if (monitor_mux_focus())
+                    continue;
                 queue_byte(0x01);
+                continue;
+            case 'd':   /* built-in debugger (frontend/debugger.c) */
+                debugger_request_stop();
+                continue;
+            case 'c':   /* QEMU's mux: switch between serial console and monitor */
+                monitor_mux_toggle();
                 continue;
             default:
                 continue;
@@ -163,6 +184,10 @@ enum frontend_input frontend_stdin_ready(void)
         }
         if (b == 0x01 && isatty(STDIN_FILENO)) {
             in.escape = true;
+            continue;
+        }
+        if (monitor_mux_focus()) {
+            monitor_mux_byte(b);
             continue;
         }
         queue_byte(b);

@@ -21,6 +21,9 @@ struct qtemu_options {
     const char *log_path;        /* -D */
     bool no_reboot;
     bool nographic;
+    bool debug;                  /* -debug: built-in debugger, guest starts paused */
+    const char *debug_symbols;   /* -debug-symbols FILE (ELF symtab or System.map), or NULL */
+    const char *monitor;         /* -monitor DEV: "stdio", "none" (default NULL = none) */
     int icount_shift;            /* -1 when -icount is not given */
 };
 
@@ -38,6 +41,12 @@ int qtemu_parse_size(const char *s, uint64_t default_unit, uint64_t *out_bytes);
 struct chardev *frontend_chardev_open(const char *spec, char *err, size_t err_len);
 void frontend_chardev_flush(void);
 void frontend_term_restore(void);
+/**
+ * Switch a raw-mode console terminal to line mode (@line: the saved cooked
+ * settings, for the debugger prompt) or back to raw mode. No-op when stdin
+ * is not a terminal in raw mode.
+ */
+void frontend_term_line_mode(bool line);
 
 enum frontend_input { FRONTEND_INPUT_NONE, FRONTEND_INPUT_QUIT };
 /** fd to poll for console input, or -1. */

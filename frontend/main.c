@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "frontend/frontend.h"
+#include "frontend/monitor.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -34,6 +35,13 @@ int main(int argc, char **argv)
     if (machine_create(&m, &opts.machine, err, sizeof(err))) {
         frontend_term_restore();
         error_report("%s", err);
+        return 1;
+    }
+    /* -debug / -monitor / symbols (frontend/debugger.c); before the gdbstub, whose hook wins. */
+    if (debugger_setup(&m, &opts, err, sizeof(err))) {
+        frontend_term_restore();
+        error_report("%s", err);
+        machine_destroy(&m);
         return 1;
     }
     rc = qtemu_main_loop(&m, &opts);

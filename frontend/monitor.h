@@ -76,14 +76,28 @@ void symbols_clear(void);
 
 /* ---------------------------------------------------------------- debugger front (-debug) */
 
+struct qtemu_options;
+
+/**
+ * Set up what the command line asked for, after machine_create() and before
+ * the gdbstub (whose debug hook then wins): symbols (-debug-symbols FILE,
+ * else the -kernel file when it is an ELF with a .symtab; silently none
+ * otherwise), -debug (debugger_attach, paused at the prompt) and -monitor
+ * (monitor_open). -debug with -monitor stdio is refused: both want the
+ * terminal. Returns 0, or -1 with one line in @err.
+ */
+int debugger_setup(struct machine *m, const struct qtemu_options *opts, char *err, size_t err_len);
+
 /**
  * Start the built-in debugger on the controlling terminal (stdin/stdout):
  * installs the main loop's debug hook and, if @start_paused, pauses the
  * machine and shows the "(qtemu) " prompt before the first instruction.
  * Uses libedit (line editing, history) when stdin is a tty, plain line
- * reads when it is a pipe. Returns 0 or -1 if the main loop has no machine.
+ * reads when it is a pipe. @m is the machine the main loop will run (it is
+ * not registered with the main loop yet at start-up). Returns 0, or -1 if
+ * the main loop's prepoll table is full.
  */
-int debugger_attach(bool start_paused);
+int debugger_attach(struct machine *m, bool start_paused);
 
 /**
  * Stop the guest and open the debugger prompt (Ctrl-A d on the console).
@@ -100,11 +114,14 @@ bool debugger_active(void);
 /**
  * Start the human monitor on @spec ("stdio" or "none"; QEMU's -monitor).
  * "stdio" prints QEMU's banner and the "(qemu) " prompt and reads commands
- * from stdin through the main loop; the serial console must then not use
- * stdio too unless multiplexed (-nographic: Ctrl-A c switches). Returns 0,
- * or -1 with one line in @err for an unsupported spec.
+ * from stdin through the main loop. With @serial_on_stdio (the serial
+ * console is on stdio too, QEMU's "mon:stdio" multiplexing, the -nographic
+ * default) stdin starts on the serial console and Ctrl-A c switches between
+ * the console and the monitor. Returns 0, or -1 with one line in @err for
+ * an unsupported spec ("stdio", "none" and "mon:stdio" are supported).
  */
-int monitor_open(const char *spec, char *err, size_t err_len);
+int monitor_open(struct machine *m, const char *spec, bool serial_on_stdio, char *err,
+                 size_t err_len);
 
 /**
  * Ctrl-A c on a multiplexed stdio (QEMU's mux chardev): switch stdin between
@@ -116,7 +133,11 @@ bool monitor_mux_toggle(void);
 /** True if stdin input currently belongs to the monitor (mux focus on the monitor). */
 bool monitor_mux_focus(void);
 
-/** Feed one line typed while the monitor has the mux focus (without the newline). */
-void monitor_mux_line(const char *line);
+/**
+ * Feed one byte typed while the monitor has the mux focus (the chardev's raw
+ * stdin path calls this instead of queueing the byte for the UART). The
+ * monitor echoes, handles backspace and runs the line at CR/LF.
+ */
+void monitor_mux_byte(uint8_t b);
 
 #endif

@@ -36,12 +36,18 @@ static void usage(void)
            "  -device isa-debug-exit[,iobase=0xf4][,iosize=0x04]\n"
            "                      a write of V to iobase exits with status (V << 1) | 1\n"
            "  -icount shift=N     deterministic virtual time: 2^N ns per instruction\n"
+           "  -debug              built-in debugger: start paused at a (qtemu) prompt; Ctrl-A d stops\n"
+           "  -debug-symbols FILE symbols for the debugger: ELF with .symtab, or System.map\n"
+           "                      (default: the -kernel file when it is an ELF with a .symtab)\n"
+           "  -monitor DEV        human monitor (QEMU HMP): stdio or none (default none);\n"
+           "                      with the console on stdio too, Ctrl-A c switches\n"
            "  -d ITEM[,...]       log items (-d help lists them)\n"
            "  -D FILE             write the log to FILE\n"
            "  -h, --help          this help\n"
            "  --version           version\n"
            "\n"
-           "Console: Ctrl-A x quits, Ctrl-A h shows help.\n");
+           "Console: Ctrl-A x quits, Ctrl-A h shows help, Ctrl-A d opens the debugger (-debug),\n"
+           "Ctrl-A c switches to the monitor (-monitor stdio with the console on stdio).\n");
 }
 
 int qtemu_parse_size(const char *s, uint64_t default_unit, uint64_t *out_bytes)
@@ -189,6 +195,18 @@ int qtemu_parse_options(int argc, char **argv, struct qtemu_options *o)
         }
         if (!strcmp(name, "nographic")) { o->nographic = true; continue; }
         if (!strcmp(name, "no-reboot")) { o->no_reboot = true; continue; }
+        if (!strcmp(name, "debug")) { o->debug = true; continue; }
+        if (!strcmp(name, "debug-symbols") || !strcmp(name, "monitor")) {
+            if (i + 1 >= argc) {
+                error_report("%s: requires an argument", argv[i]);
+                return -1;
+            }
+            if (!strcmp(name, "monitor"))
+                o->monitor = argv[++i];
+            else
+                o->debug_symbols = argv[++i];
+            continue;
+        }
 
         /* Everything else takes an argument. */
         static const char *const with_arg[] = { "kernel", "initrd", "append", "m", "M", "machine",

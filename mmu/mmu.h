@@ -219,6 +219,32 @@ bool x86_walk(struct guest_mem *mem, const struct x86_paging_ctx *ctx, gva_t gva
 bool x86_walk_permits(const struct x86_paging_ctx *ctx, const struct x86_walk_result *r,
                       enum mmu_access access);
 
+/** One paging-structure entry read by x86_walk_trace(). */
+struct x86_walk_step {
+    int level;              /* 5 PML5, 4 PML4, 3 PDPT, 2 PD, 1 PT (32-bit paging: 2 PD, 1 PT) */
+    const char *name;       /* "PML4", "PDPT", "PD", "PT", ... */
+    gpa_t table_gpa;        /* guest-physical address of the table */
+    unsigned index;         /* entry index in the table */
+    gpa_t entry_gpa;        /* table_gpa + index * width */
+    unsigned width;         /* entry size: 8, or 4 for 32-bit paging */
+    uint64_t entry;         /* the entry's value (0 if not_ram) */
+    bool leaf;              /* maps a page (PT entry, or PS set at PD/PDPT level) */
+    bool not_ram;           /* the entry's address is not guest RAM */
+};
+
+/**
+ * Debugger page walk (the "pagewalk" command): walk the tables for @gva under
+ * @ctx like x86_walk() (SDM Vol. 3A 4.3 32-bit, 4.4 PAE, 4.5 4/5-level) but
+ * read-only (no A/D updates, no permission checks), calling @cb for every
+ * entry read, top level first. Returns 0 with *@gpa_out = the translation,
+ * or -EFAULT when an entry is not present or not RAM (the last step
+ * reported is that entry). With CR0.PG = 0 returns the identity and calls
+ * @cb never.
+ */
+int x86_walk_trace(struct guest_mem *mem, const struct x86_paging_ctx *ctx, gva_t gva,
+                   void (*cb)(void *opaque, const struct x86_walk_step *step), void *opaque,
+                   gpa_t *gpa_out);
+
 /** Physical-address width the walker implements (CPUID 0x80000008 EAX[7:0]). */
 #define X86_MAXPHYADDR 40
 

@@ -28,6 +28,8 @@
  *  - In 4/5-level mode bits above 47/56 of @gva are not checked here: the
  *    canonical check (#GP/#SS) is the caller's, before it gets here.
  */
+#include <errno.h>
+
 #include "mmu/mmu.h"
 
 /* Paging-structure entry bits (SDM Vol. 3A Tables 4-4 .. 4-20). */
@@ -327,4 +329,84 @@ bool x86_walk(struct guest_mem *mem, const struct x86_paging_ctx *ctx, gva_t gva
     if (access == MMU_WRITE)
         out->dirty = true;
     return true;
+}
+
+/* ---------------------------------------------------------------- debugger trace */
+
+/*
+ * A read-only walk for the debugger's "pagewalk": same structure selection
+ * as x86_walk() (SDM Vol. 3A 4.3-4.5), but it sets no A/D bits, checks no
+ * permissions and reports every entry it reads. It stops at the first entry
+ * that is not present or not RAM, or at the leaf.
+ */
+int x86_walk_trace(struct guest_mem *mem, const struct x86_paging_ctx *ctx, gva_t gva,
+                   void (*cb)(void *opaque, const struct x86_walk_step *step), void *opaque,
+                   gpa_t *gpa_out)
+{
+    if (!(ctx->cr0 & CR0_PG)) {
+        *gpa_out = gva & 0xffffffffull;
+        return 0;
+    }
+    static const char *const names4[] = { "PT", "PD", "PDPT", "PML4", "PML5" };
+    struct walk_trace unused = { .n = 0 };
+    struct x86_walk_step st;
+    if (ctx->efer & EFER_LMA || ctx->cr4 & CR4_PAE) {
+        bool ia32e = ctx->efer & EFER_LMA;
+        int levels = ia32e ? ((ctx->cr4 & CR4_LA57) ? 5 : 4) : 3;
+        gpa_t table = ia32e ? (ctx->cr3 & PHYS_MASK) : (ctx->cr3 & 0xffffffe0ull);
+        for (int level = levels; level >= 1; level--) {
+            unsigned shift = 12 + 9 * (level - 1);
+            unsigned index = (unsigned)((gva >> shift) & ((!ia32e && level == 3) ? 3 : 511));
+            st = (struct x86_walk_step){ .level = level, .name = names4[level - 1],
+                                         .table_gpa = table, .index = index,
+                                         .entry_gpa = table + index * 8ull, .width = 8 };
+            uint64_t e;
+            if (!read_entry(mem, st.entry_gpa, 8, &e, &unused, false)) {
+                st.not_ram = true;
+                cb(opaque, &st);
+                return -EFAULT;
+            }
+            st.entry = e;
+            st.leaf = level == 1 || (level <= 3 && (e & PTE_PS) && !(!ia32e && level == 3));
+            cb(opaque, &st);
+            if (!(e & PTE_P))
+                return -EFAULT;
+            if (st.leaf) {
+                uint64_t mask = (1ull << shift) - 1;
+                *gpa_out = (e & PHYS_MASK & ~mask) | (gva & mask);
+                return 0;
+            }
+            table = e & PHYS_MASK;
+        }
+        return -EFAULT;
+    }
+    /* 32-bit paging: 4-byte PDE and PTE. */
+    uint32_t lin = (uint32_t)gva;
+    gpa_t table = ctx->cr3 & 0xfffff000ull;
+    for (int level = 2; level >= 1; level--) {
+        unsigned index = level == 2 ? (lin >> 22) : ((lin >> 12) & 0x3ff);
+        st = (struct x86_walk_step){ .level = level, .name = names4[level - 1],
+                                     .table_gpa = table, .index = index,
+                                     .entry_gpa = table + index * 4ull, .width = 4 };
+        uint64_t e;
+        if (!read_entry(mem, st.entry_gpa, 4, &e, &unused, false)) {
+            st.not_ram = true;
+            cb(opaque, &st);
+            return -EFAULT;
+        }
+        st.entry = e;
+        st.leaf = level == 1 || ((e & PTE_PS) && (ctx->cr4 & CR4_PSE));
+        cb(opaque, &st);
+        if (!(e & PTE_P))
+            return -EFAULT;
+        if (st.leaf) {
+            if (level == 2)
+                *gpa_out = (e & 0xffc00000ull) | (((e >> 13) & 0xff) << 32) | (lin & 0x3fffff);
+            else
+                *gpa_out = (e & 0xfffff000ull) | (lin & 0xfff);
+            return 0;
+        }
+        table = e & 0xfffff000ull;
+    }
+    return -EFAULT;
 }
