@@ -41,6 +41,17 @@ struct vcpu_regs_x86 {
     uint64_t seg_base[6];
     uint64_t cr0, cr2, cr3, cr4, cr8, efer;
     uint64_t fs_base, gs_base, kernel_gs_base;
+    /* Added for the gdbstub's target description (get_regs fills them;
+     * set_regs writes back the x87/SSE state). */
+    uint32_t seg_limit[6];   /* byte-granular limits, ES CS SS DS FS GS */
+    uint16_t seg_attr[6];    /* descriptor attributes: type|S|DPL|P in 7:0, AVL|L|D/B|G in 15:12 */
+    uint8_t st[8][10];       /* x87 ST(0)..ST(7) (stack order), 80-bit extended, little-endian */
+    uint16_t fcw, fsw, ftw;  /* control, status (with TOP), full (2-bit) tag word */
+    uint16_t fop;            /* last x87 opcode (11 bits) */
+    uint64_t fip, fdp;       /* last x87 instruction / data pointer offsets */
+    uint16_t fcs, fds;       /* and their selectors */
+    uint8_t xmm[16][16];     /* XMM0..XMM15, little-endian */
+    uint32_t mxcsr;
 };
 
 /** Breakpoint and watchpoint kinds; the numbers match gdb's Z0..Z4 packets. */

@@ -12,9 +12,9 @@
  *
  * Decided: interrupt recognition happens only at block boundaries. Blocks
  * are at most X86_BLOCK_MAX_INSNS long and REP string instructions yield
- * every few thousand iterations, so the latency is bounded; the STI/MOV SS
- * shadow is honoured because those instructions end their block and the
- * shadowed instruction starts the next one.
+ * every few thousand iterations, so the latency is bounded. STI and MOV SS
+ * end their block; when an interrupt is waiting, the next block is cut to
+ * the one shadowed instruction, so the interrupt arrives right after it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -290,13 +290,18 @@ static enum vcpu_exit x86_run(struct vcpu *v, uint64_t budget_insns)
 
         struct x86_block *b = x86_block_lookup(cpu);
         b->exec_count++;
+        unsigned n = b->n_insns;
+        /* STI/MOV SS shadow with an interrupt waiting: run only the shadowed
+         * instruction, so the interrupt is taken right after it (SDM Vol. 2B
+         * STI, Vol. 3A 6.8.3) rather than at the end of the next block. */
+        if (unlikely(cpu->intr_shadow && (cpu->intr_pin | cpu->nmi_pending)))
+            n = 1;
         if (unlikely(log_mask & (LOG_EXEC | LOG_CPU))) {
             qlog(LOG_EXEC, "Trace %d: rip 0x%016" PRIx64 " gpa 0x%" PRIx64 " cpl %u insns %u",
                  v->index, cpu->rip, b->pc_gpa, cpu->cpl, b->n_insns);
             if (log_enabled(LOG_CPU))
                 x86_dump(v, log_file());
         }
-        unsigned n = b->n_insns;
         const struct x86_binsn *bi = b->insns;
         for (unsigned i = 0; i < n; i++, bi++) {
             const uint64_t fallthrough = cpu->rip + bi->insn.len;
@@ -346,6 +351,24 @@ static void x86_get_regs(struct vcpu *v, struct vcpu_regs_x86 *r)
     r->fs_base = cpu->seg[X86_FS].base;
     r->gs_base = cpu->seg[X86_GS].base;
     r->kernel_gs_base = cpu->kernel_gs_base;
+    for (int i = 0; i < X86_SREG_COUNT; i++) {
+        r->seg_limit[i] = cpu->seg[i].limit;
+        r->seg_attr[i] = cpu->seg[i].attr;
+    }
+    unsigned top = (cpu->fsw >> 11) & 7;
+    for (int i = 0; i < 8; i++)
+        memcpy(r->st[i], cpu->st[(top + i) & 7].bytes, 10);
+    r->fcw = cpu->fcw;
+    r->fsw = cpu->fsw;
+    r->ftw = cpu->ftw;
+    r->fop = cpu->fop;
+    r->fip = cpu->fip;
+    r->fdp = cpu->fdp;
+    r->fcs = cpu->fcs;
+    r->fds = cpu->fds;
+    for (int i = 0; i < 16; i++)
+        memcpy(r->xmm[i], cpu->xmm[i].u8, 16);
+    r->mxcsr = cpu->mxcsr;
 }
 
 static void x86_set_regs(struct vcpu *v, const struct vcpu_regs_x86 *r)
@@ -357,6 +380,20 @@ static void x86_set_regs(struct vcpu *v, const struct vcpu_regs_x86 *r)
     cpu->seg[X86_FS].base = r->fs_base;
     cpu->seg[X86_GS].base = r->gs_base;
     cpu->kernel_gs_base = r->kernel_gs_base;
+    cpu->fcw = r->fcw;
+    cpu->fsw = r->fsw;
+    cpu->ftw = r->ftw;
+    cpu->fop = r->fop & 0x7ff;
+    cpu->fip = r->fip;
+    cpu->fdp = r->fdp;
+    cpu->fcs = r->fcs;
+    cpu->fds = r->fds;
+    unsigned top = (cpu->fsw >> 11) & 7;
+    for (int i = 0; i < 8; i++)
+        memcpy(cpu->st[(top + i) & 7].bytes, r->st[i], 10);
+    for (int i = 0; i < 16; i++)
+        memcpy(cpu->xmm[i].u8, r->xmm[i], 16);
+    cpu->mxcsr = r->mxcsr & 0xffff;   /* MXCSR_MASK: reserved bits 31:16 stay 0 */
 }
 
 /* Debug accesses: translate without faulting (a #PF becomes -EFAULT). */

@@ -14,7 +14,6 @@ LIMIT=${QTEMU_ROM_TIMEOUT:-60}
 # Every ROM source except the shared start-up and library, in name order.
 ROMS=$(cd "$TOP/testroms/x86_64" && ls *.S | sed 's/\.S$//' | grep -v -x -e start -e lib)
 declare -A TODO=(
-    [sti]="emulator bug: an interrupt pending when STI sets IF is not taken after the shadow instruction but only at the end of the block (never, if CLI follows in the same block); cpu/x86/cpu.c polls interrupts only at block boundaries; SDM Vol. 2B STI, Vol. 3A 6.8.1, 6.9"
 )
 
 set -- $ROMS
