@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "boot/aml.h"
+#include "boot/board_virtio.h"
 #include "boot/machine.h"
 #include "boot/x86_boot.h"
 #include "devices/bus.h"
@@ -127,7 +128,7 @@ static void put_gas(uint8_t *p, uint8_t space, uint8_t bit_width, uint8_t access
 }
 
 /** Build the DSDT's AML body (everything after the header) into @a. */
-static void build_dsdt_aml(struct aml *out)
+static void build_dsdt_aml(struct aml *out, const struct board_devices *devs)
 {
     struct aml sb = {0}, dev = {0}, v = {0};
 
@@ -156,6 +157,7 @@ static void build_dsdt_aml(struct aml *out)
     v.n = 0; aml_buffer(&v, hpet_crs, sizeof(hpet_crs)); aml_name_decl(&dev, "_CRS", &v);
     aml_device(&sb, "HPET", &dev);
 
+    board_devices_dsdt(&sb, devs);      /* \_SB.PCI0 or the virtio-mmio devices (board_virtio.c) */
     aml_scope(out, "\\_SB_", &sb);
 
     /* \_S5: Package {PM1a SLP_TYP, PM1b SLP_TYP, reserved, reserved} (7.4.2). */
@@ -258,6 +260,12 @@ static void build_hpet(uint8_t *t)
 
 uint64_t acpi_build_tables(struct guest_mem *mem, uint64_t base_gpa, uint64_t size_bytes, int ncpus)
 {
+    return acpi_build_tables_devs(mem, base_gpa, size_bytes, ncpus, NULL);
+}
+
+uint64_t acpi_build_tables_devs(struct guest_mem *mem, uint64_t base_gpa, uint64_t size_bytes,
+                                int ncpus, const struct board_devices *devs)
+{
     if (ncpus < 1 || ncpus > 255 || size_bytes < 4096 || (base_gpa & 15))
         return 0;
     if (size_bytes > 0x100000)
@@ -271,7 +279,7 @@ uint64_t acpi_build_tables(struct guest_mem *mem, uint64_t base_gpa, uint64_t si
         free(a.buf);
         return 0;
     }
-    build_dsdt_aml(dsdt_aml);
+    build_dsdt_aml(dsdt_aml, devs);
 
     enum { N_XSDT = 3 };   /* FADT, MADT, HPET */
     uint32_t madt_len = build_madt(NULL, ncpus);

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AML_MAX 2048
+#define AML_MAX 8192   /* the pc DSDT's PCI0 _PRT alone is ~1.7 KiB */
 
 /** A growing AML byte string (a TermList or an object's contents). */
 struct aml {

@@ -18,10 +18,27 @@
 #include "mmu/mmu.h"
 
 #define MACHINE_MAX_CPUS 8
+#define MACHINE_MAX_DEVICES 16
+
+/**
+ * One -device / -drive if=virtio the board instantiates (boot/board_virtio.c).
+ * @model is the backend ("virtio-blk", "virtio-rng", ...), @mmio selects the
+ * virtio-mmio transport (-device X-device, -M microvm) over virtio-pci
+ * (-device X-pci, -M pc). @props is the raw property list after the model
+ * name (so a backend can read keys of its own), or "".
+ */
+struct machine_device_config {
+    const char *model;
+    bool mmio;
+    const char *file;           /* virtio-blk: raw image path */
+    bool readonly;              /* virtio-blk: readonly=on */
+    const char *serial;         /* virtio-blk: serial=, or NULL */
+    const char *props;
+};
 
 /** Options the frontend parsed, as the board needs them. */
 struct machine_config {
-    const char *machine;        /* "pc" */
+    const char *machine;        /* "pc" or "microvm" */
     enum x86_cpu_model cpu_model;
     int smp;                    /* number of vCPUs */
     uint64_t ram_bytes;
@@ -33,6 +50,8 @@ struct machine_config {
     bool debug_exit;            /* -device isa-debug-exit */
     uint16_t debug_exit_iobase;
     uint8_t debug_exit_iosize;
+    struct machine_device_config devices[MACHINE_MAX_DEVICES];  /* virtio devices, in order */
+    int ndevices;
 };
 
 /** A built machine. */
@@ -43,6 +62,7 @@ struct machine {
     struct vcpu *cpus[MACHINE_MAX_CPUS];
     int ncpus;
     void *board;                /* board-private device set */
+    struct board_devices *devs; /* PCI host + virtio devices (boot/board_virtio.c), or NULL */
 };
 
 /**

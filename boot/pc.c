@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "boot/board_virtio.h"
 #include "boot/machine.h"
 #include "boot/x86_boot.h"
 #include "cpu/vcpu.h"
@@ -192,7 +193,8 @@ fail:
 static int pc_load(struct machine *m, char *err, size_t err_len)
 {
     struct pc_board *b = m->board;
-    b->rsdp_gpa = acpi_build_tables(&m->mem, X86_ACPI_BASE_GPA, X86_ACPI_SIZE, m->ncpus);
+    b->rsdp_gpa = acpi_build_tables_devs(&m->mem, X86_ACPI_BASE_GPA, X86_ACPI_SIZE, m->ncpus,
+                                         m->devs);
     if (!b->rsdp_gpa) {
         set_err(err, err_len, "could not build the ACPI tables (RAM too small?)");
         return -1;
@@ -274,8 +276,8 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
 {
     memset(m, 0, sizeof(*m));
     m->cfg = *cfg;
-    if (cfg->machine && strcmp(cfg->machine, "pc") != 0) {
-        set_err(err, err_len, "unsupported machine '%s' (this build has: pc)", cfg->machine);
+    if (cfg->machine && strcmp(cfg->machine, "pc") != 0 && strcmp(cfg->machine, "microvm") != 0) {
+        set_err(err, err_len, "unsupported machine '%s' (this build has: pc, microvm)", cfg->machine);
         return -1;
     }
     int smp = cfg->smp > 0 ? cfg->smp : 1;
@@ -330,7 +332,9 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
         }
         m->ncpus = i + 1;
     }
-    if (pc_create_devices(m, err, err_len) || pc_load(m, err, err_len))
+    /* PCI host + virtio devices (pc), or virtio-mmio (microvm): boot/board_virtio.c */
+    if (pc_create_devices(m, err, err_len) ||
+        board_devices_create(m, b->ioapic_pins, err, err_len) || pc_load(m, err, err_len))
         goto fail_all;
     return 0;
 
@@ -357,6 +361,7 @@ int machine_reset(struct machine *m, char *err, size_t err_len)
     for (int i = 0; i < m->ncpus; i++)
         m->cpus[i]->ops->reset(m->cpus[i]);
     m->bus.request = MACHINE_REQ_NONE;
+    board_devices_reset(m);
     return pc_load(m, err, err_len);
 }
 

@@ -327,6 +327,9 @@ struct virtio_dev;
 struct virtio_dev *virtio_blk_create(struct guest_mem *mem, const char *path, bool readonly,
                                      const char *serial, char *err, size_t err_len);
 
+/** Reset a virtio device as a driver's status write of 0 does (virtio 1.2 2.1.2): machine reset. */
+void virtio_reset(struct virtio_dev *vdev);
+
 /** virtio-rng backend (virtio 1.2 5.4): entropy from getrandom(2). NULL on ENOMEM. */
 struct virtio_dev *virtio_rng_create(struct guest_mem *mem);
 

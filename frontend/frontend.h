@@ -34,6 +34,19 @@ struct qtemu_options {
  */
 int qtemu_parse_options(int argc, char **argv, struct qtemu_options *opts);
 
+/*
+ * -drive and the virtio -device models (frontend/virtio_opts.c): reset the
+ * collected drives/devices (start of qtemu_parse_options); parse one -drive
+ * (0, or -1 after one error line); parse one -device if it names a virtio
+ * model (0, -1 after an error line, 1 = not a virtio model); at the end,
+ * match drives to devices and check them against -M, filling
+ * opts->machine.devices (0 or -1 after an error line).
+ */
+void qtemu_virtio_opts_reset(void);
+int qtemu_parse_drive(const char *arg);
+int qtemu_parse_virtio_device(const char *arg);
+int qtemu_virtio_opts_finish(struct qtemu_options *opts);
+
 /** Parse a size like 512M, 2G, 1048576 (default unit MiB as in QEMU's -m). 0 or -1. */
 int qtemu_parse_size(const char *s, uint64_t default_unit, uint64_t *out_bytes);
 

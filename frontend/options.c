@@ -25,7 +25,7 @@ static void usage(void)
            "  -initrd FILE        initial ramdisk\n"
            "  -append CMDLINE     kernel command line\n"
            "  -m SIZE             guest RAM (default 128M; suffixes K, M, G, T; plain number = MiB)\n"
-           "  -M, -machine TYPE   board: pc (default)\n"
+           "  -M, -machine TYPE   board: pc (default) or microvm (virtio-mmio, no PCI)\n"
            "  -cpu MODEL          qemu64 (default) or max (everything implemented)\n"
            "  -smp N              number of vCPUs (1 today)\n"
            "  -nographic          no display; serial on stdio\n"
@@ -36,6 +36,10 @@ static void usage(void)
            "  -device isa-debug-exit[,iobase=0xf4][,iosize=0x04]\n"
            "                      a write of V to iobase exits with status (V << 1) | 1\n"
            "  -icount shift=N     deterministic virtual time: 2^N ns per instruction\n"
+           "  -drive file=F,format=raw,if=virtio|none[,id=D][,readonly=on][,cache=..][,serial=S]\n"
+           "                      raw disk image as virtio-blk (if=none: with -device ...,drive=D)\n"
+           "  -device virtio-blk-pci|virtio-blk-device,drive=D   virtio-blk on PCI (pc) / MMIO (microvm)\n"
+           "  -device virtio-rng-pci|virtio-rng-device           virtio entropy source\n"
            "  -debug              built-in debugger: start paused at a (qtemu) prompt; Ctrl-A d stops\n"
            "  -debug-symbols FILE symbols for the debugger: ELF with .symtab, or System.map\n"
            "                      (default: the -kernel file when it is an ELF with a .symtab)\n"
@@ -157,9 +161,12 @@ static int parse_device(const char *arg, struct qtemu_options *o)
         return 0;
     }
     if (!strcmp(arg, "help")) {
-        printf("Devices: isa-debug-exit\n");
+        printf("Devices: isa-debug-exit virtio-blk-pci virtio-blk-device virtio-rng-pci virtio-rng-device\n");
         exit(0);
     }
+    int vrc = qtemu_parse_virtio_device(arg);   /* frontend/virtio_opts.c */
+    if (vrc <= 0)
+        return vrc;
     error_report("-device %s: '%.*s' is not a valid device model name", arg, (int)nlen, arg);
     return -1;
 }
@@ -167,6 +174,7 @@ static int parse_device(const char *arg, struct qtemu_options *o)
 int qtemu_parse_options(int argc, char **argv, struct qtemu_options *o)
 {
     memset(o, 0, sizeof(*o));
+    qtemu_virtio_opts_reset();
     o->machine.machine = "pc";
     o->machine.cpu_model = X86_CPU_QEMU64;
     o->machine.smp = 1;
@@ -195,6 +203,15 @@ int qtemu_parse_options(int argc, char **argv, struct qtemu_options *o)
         }
         if (!strcmp(name, "nographic")) { o->nographic = true; continue; }
         if (!strcmp(name, "no-reboot")) { o->no_reboot = true; continue; }
+        if (!strcmp(name, "drive")) {          /* frontend/virtio_opts.c */
+            if (i + 1 >= argc) {
+                error_report("%s: requires an argument", argv[i]);
+                return -1;
+            }
+            if (qtemu_parse_drive(argv[++i]))
+                return -1;
+            continue;
+        }
         if (!strcmp(name, "debug")) { o->debug = true; continue; }
         if (!strcmp(name, "debug-symbols") || !strcmp(name, "monitor")) {
             if (i + 1 >= argc) {
@@ -254,14 +271,15 @@ int qtemu_parse_options(int argc, char **argv, struct qtemu_options *o)
             else if (strchr(arg, ','))
                 type = strndup(arg, strcspn(arg, ","));
             if (!strcmp(type, "help")) {
-                printf("Supported machines are:\npc                   Standard PC (default)\n");
+                printf("Supported machines are:\npc                   Standard PC (default)\n"
+                       "microvm              microvm (virtio-mmio devices, no PCI)\n");
                 return 1;
             }
-            if (strcmp(type, "pc")) {
-                error_report("-machine %s: unsupported machine type (supported: pc)", arg);
+            if (strcmp(type, "pc") && strcmp(type, "microvm")) {
+                error_report("-machine %s: unsupported machine type (supported: pc, microvm)", arg);
                 return -1;
             }
-            o->machine.machine = "pc";
+            o->machine.machine = strcmp(type, "microvm") ? "pc" : "microvm";
         } else if (!strcmp(name, "cpu")) {
             if (!strcmp(arg, "qemu64"))
                 o->machine.cpu_model = X86_CPU_QEMU64;
@@ -339,5 +357,7 @@ int qtemu_parse_options(int argc, char **argv, struct qtemu_options *o)
         error_report("no kernel given: use -kernel FILE (see --help)");
         return -1;
     }
+    if (qtemu_virtio_opts_finish(o))    /* -drive/-device virtio-*: match drives, check the machine */
+        return -1;
     return 0;
 }

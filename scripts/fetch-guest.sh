@@ -60,16 +60,54 @@ if [ ! -f "$cache/busybox" ]; then
     rm -rf bb
 fi
 
-# The initramfs: rebuilt whenever the init script or busybox changes.
+# Kernel modules for the initramfs (Debian's kernels have virtio as modules):
+# the modules named in MODULES and everything their .modinfo "depends=" names,
+# from the cloud kernel's own package, listed in load order (dependencies
+# first) in modules/load-order. The package ships no modules.dep (depmod runs
+# at install), so the dependencies are read from each .ko with objcopy.
+MODULES="virtio_pci virtio_mmio virtio_blk virtio-rng"
+mods="$cache/modules"
+mods_key="$(cat "$cache/vmlinuz-cloud.pkg") $MODULES"
+if [ ! -f "$mods/load-order" ] || [ "$(cat "$mods/key" 2>/dev/null)" != "$mods_key" ]; then
+    pkg=$(cat "$cache/vmlinuz-cloud.pkg")
+    [ -f "$pkg"_*.deb ] 2>/dev/null || apt-get download "$pkg" >/dev/null 2>&1 || apt-get download "$pkg"
+    rm -rf "$mods" x && mkdir -p "$mods" x && dpkg-deb -x "$pkg"_*.deb x
+    ko() { find x/lib/modules -name "$1.ko" | head -n 1; }
+    deps() { objcopy -O binary --only-section=.modinfo "$1" /dev/stdout | tr '\0' '\n' \
+             | sed -n 's/^depends=//p' | tr ',' ' '; }
+    add() {  # depth-first: dependencies before the module itself
+        local f d name
+        grep -qx "$1" "$mods/load-order" 2>/dev/null && return 0
+        f=$(ko "$1")
+        if [ -z "$f" ]; then
+            f=$(ko "$(echo "$1" | tr '_-' '-_')")     # virtio_rng is virtio-rng.ko
+            [ -z "$f" ] && { echo "fetch-guest: module $1 not in $pkg" >&2; exit 1; }
+        fi
+        for d in $(deps "$f"); do add "$d"; done
+        name=$(basename "$f" .ko)
+        grep -qx "$name" "$mods/load-order" 2>/dev/null && return 0
+        cp "$f" "$mods/$name.ko"
+        echo "$name" >> "$mods/load-order"
+    }
+    for m in $MODULES; do add "$m"; done
+    rm -rf x
+    echo "$mods_key" > "$mods/key"
+    echo "fetch-guest: modules $(tr '\n' ' ' < "$mods/load-order")"
+fi
+
+# The initramfs: rebuilt whenever the init script, busybox or the modules change.
 init="$top/scripts/initramfs-init"
 if [ ! -f "$cache/initramfs.cpio.gz" ] || [ "$init" -nt "$cache/initramfs.cpio.gz" ] \
-   || [ "$cache/busybox" -nt "$cache/initramfs.cpio.gz" ]; then
+   || [ "$cache/busybox" -nt "$cache/initramfs.cpio.gz" ] \
+   || [ "$mods/load-order" -nt "$cache/initramfs.cpio.gz" ]; then
     root="$cache/initramfs-root"
     rm -rf "$root"
     mkdir -p "$root/bin" "$root/sbin" "$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/root" "$root/etc"
     cp "$cache/busybox" "$root/bin/busybox"
     ln -s busybox "$root/bin/sh"
     cp "$init" "$root/init"
+    mkdir -p "$root/lib/modules"
+    cp "$mods"/*.ko "$mods/load-order" "$root/lib/modules/"
     chmod 755 "$root/init"
     (cd "$root" && find . | cpio -o -H newc --quiet | gzip -9 > "$cache/initramfs.cpio.gz")
     rm -rf "$root"
