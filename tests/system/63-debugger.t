@@ -12,9 +12,9 @@
 # output splits into one segment per command (seg K = output of command K).
 . "$(dirname "$0")/lib.sh"
 ROM="$(dirname "$QTEMU")/testroms/alu.elf"
-echo "1..16"
+echo "1..18"
 if [ ! -f "$ROM" ] || ! command -v objdump > /dev/null; then
-    for i in $(seq 1 16); do ok "# SKIP $ROM not built or no binutils"; done
+    for i in $(seq 1 18); do ok "# SKIP $ROM not built or no binutils"; done
     exit 0
 fi
 
@@ -155,4 +155,39 @@ echo "ffffffffffffffff B The real System.map is in the linux-image-6.1.0-dbg pac
 timeout 30 "$QTEMU" -debug -debug-symbols "$TMP/stub.map" -kernel "$ROM" -serial none < /dev/null > /dev/null 2> "$TMP/err4"
 rc4=$?
 check "stub System.map rejected: exit 1, one error line" bash -c "[ $rc4 -eq 1 ] && [ \$(wc -l < '$TMP/err4') -eq 1 ] && grep -q 'no symbols' '$TMP/err4'"
+
+# 17-18: on a real terminal (tests/system/pty_drive.py) with Debian's kernel on the
+# console: libedit line editing at the prompt (a typo erased with DEL), Ctrl-A d
+# stops the running guest into the prompt, and the console is back in raw mode
+# (no echo, no ICANON/ISIG/ICRNL) after each "continue".
+KERNEL="$GUEST/vmlinuz-cloud"
+if [ ! -f "$KERNEL" ]; then
+    ok "# SKIP $KERNEL not fetched"; ok "# SKIP $KERNEL not fetched"; exit 0
+fi
+python3 "$(dirname "$0")/pty_drive.py" --log "$TMP/pty.log" -- "$QTEMU" -debug -nographic \
+    -kernel "$KERNEL" -append "console=ttyS0 earlyprintk=ttyS0" -m 256M > "$TMP/drive" <<'EOF2'
+expect start 10 \(qtemu\) 
+send info statux\x7fs\r
+expect edit 10 VM status: paused
+expect p2 10 \(qtemu\) 
+send continue\r
+expect boot 30 Linux version
+sleep 0.5
+tty raw
+send \x01d
+expect stopped 10 \(qtemu\) 
+send info status\r
+expect paused 10 VM status: paused
+expect p3 10 \(qtemu\) 
+send c\r
+sleep 0.5
+tty raw2
+send \x01x
+wait exit 10
+EOF2
+check "tty: prompt at start, libedit erases a typo (info statux<DEL>s -> paused), continue boots the kernel" \
+    bash -c "grep -q '^start ok' '$TMP/drive' && grep -q '^edit ok' '$TMP/drive' && grep -q '^boot ok' '$TMP/drive'"
+check "tty: Ctrl-A d stops the guest at the prompt; console raw after each continue; Ctrl-A x exits 0" \
+    bash -c "grep -q '^stopped ok' '$TMP/drive' && grep -q '^paused ok' '$TMP/drive' && grep -q '^raw echo=0 icanon=0 isig=0 icrnl=0' '$TMP/drive' && grep -q '^raw2 echo=0 icanon=0 isig=0 icrnl=0' '$TMP/drive' && grep -q '^exit exit 0' '$TMP/drive'"
+[ -s "$TMP/drive" ] && sed 's/^/# /' "$TMP/drive"
 exit 0
