@@ -29,6 +29,7 @@
 #define X86_BCACHE_MAX_BLOCKS 200000
 
 x86_exec_fn x86_exec_table[X86_OP_COUNT];
+x86_exec_fn x86_vex_table[X86_OP_COUNT];
 
 /** The cache proper: lookup hash, per-page chains, zombies awaiting free. */
 struct x86_block_cache {
@@ -63,9 +64,13 @@ static void fill_exec_table(void)
     x86_ops_system_init(x86_exec_table);
     x86_ops_x87_init(x86_exec_table);
     x86_ops_sse_init(x86_exec_table);
-    for (unsigned i = 0; i < X86_OP_COUNT; i++)
+    x86_ops_vex_init(x86_vex_table);
+    for (unsigned i = 0; i < X86_OP_COUNT; i++) {
         if (!x86_exec_table[i])
             x86_exec_table[i] = x86_op_ud;
+        if (!x86_vex_table[i])
+            x86_vex_table[i] = x86_op_ud;
+    }
     done = true;
 }
 
@@ -222,7 +227,7 @@ static struct x86_block *build_cross_page(struct x86_cpu *cpu, gva_t lin, gpa_t 
     if (len < 0) {
         set_undecodable(&b->insns[0], len == X86_DECODE_SHORT ? X86_DECODE_GP : len);
     } else {
-        b->insns[0].fn = x86_exec_table[b->insns[0].insn.op];
+        b->insns[0].fn = x86_exec_lookup(&b->insns[0].insn);
     }
     b->len_bytes = b->insns[0].insn.len;
     return b;
@@ -264,7 +269,7 @@ static struct x86_block *build_block(struct x86_cpu *cpu, gva_t lin, unsigned mo
             n++;
             break;
         }
-        bi->fn = x86_exec_table[bi->insn.op];
+        bi->fn = x86_exec_lookup(&bi->insn);
         n++;
         pos += (unsigned)len;
         if (bi->insn.flags & (X86_INSN_BRANCH | X86_INSN_ENDS_BLOCK))

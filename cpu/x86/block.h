@@ -69,4 +69,13 @@ void x86_bcache_collect(struct x86_cpu *cpu);
 /** The handler table (filled once from every instruction group's init). */
 extern x86_exec_fn x86_exec_table[X86_OP_COUNT];
 
+/** Handlers of VEX-encoded instructions, same index (filled by x86_ops_vex_init). */
+extern x86_exec_fn x86_vex_table[X86_OP_COUNT];
+
+/** The handler of a decoded instruction: VEX encodings have their own table. */
+static inline x86_exec_fn x86_exec_lookup(const struct x86_insn *insn)
+{
+    return (insn->flags & X86_INSN_VEX) ? x86_vex_table[insn->op] : x86_exec_table[insn->op];
+}
+
 #endif

@@ -18,8 +18,9 @@
  *  - IA32_ARCH_CAPABILITIES is advertised on both models (msr.c returns the
  *    "not affected" bits), so Linux enables neither page-table isolation nor
  *    the MDS/TAA buffer clearing, which an interpreter has no reason to pay.
+ *  - Leaf 0xD (XSAVE) comes from ops_xsave.c (x87|SSE|AVX, XSAVEOPT, XSAVEC).
  *  - Leaves we do not implement (2 cache descriptors, 4 cache parameters,
- *    6 thermal, 0xA PMU, 0xB topology, 0xD XSAVE) return zeros, except leaf
+ *    6 thermal, 0xA PMU, 0xB topology) return zeros, except leaf
  *    2 AL = 1 as the SDM requires. Basic leaves above the maximum return the
  *    highest basic leaf's data, as Intel CPUs do; 0x40000001.. return zeros.
  *  - Brand string "qtemu x86-64 CPU". Address sizes: 40 physical bits, 48
@@ -50,6 +51,12 @@
  *   1.ECX CX16          ops_bit.c (CMPXCHG16B)
  *   1.ECX SSE4.1 (max)  ops_sse4.c
  *   1.ECX POPCNT (max)  ops_bit.c
+ *   1.ECX FMA (max)     ops_fma.c
+ *   1.ECX XSAVE (max)   ops_xsave.c (XSAVE/XRSTOR/XSAVEOPT/XSAVEC, XGETBV/XSETBV, leaf 0DH)
+ *   1.ECX OSXSAVE       (this file: reflects CR4.OSXSAVE)
+ *   1.ECX AVX (max)     ops_avx.c ops_avx_fp.c ops_avx_int.c ops_avx_perm.c
+ *   7.EBX BMI1 BMI2 (max) ops_bmi.c (TZCNT: ops_bit.c)
+ *   7.EBX AVX2 (max)    ops_avx_int.c ops_avx_perm.c
  *   1.ECX MOVBE (max)   ops_bit.c
  *   1.ECX RDRAND (max)  ops_bit.c
  *   1.ECX HYPERVISOR    (this file)
@@ -70,8 +77,8 @@
  *   80000007.EDX[8]     invariant TSC: x86_rdtsc follows the virtual clock
  *
  * Not advertised (not implemented yet): VME, MCE/MCA, MTRR, SS, HTT,
- * SSE4.2 (no PCMPxSTRx in ops_sse4.c), XSAVE/AVX, x2APIC, TSC-deadline, PCID/INVPCID,
- * MONITOR/MWAIT, BMI1/BMI2, ERMS, UMIP, PKU, SPEC_CTRL/IBRS/STIBP.
+ * SSE4.2 (no PCMPxSTRx in ops_sse4.c), F16C, AES, PCLMULQDQ, XSAVES, x2APIC,
+ * TSC-deadline, PCID/INVPCID, MONITOR/MWAIT, ERMS, UMIP, PKU, SPEC_CTRL/IBRS/STIBP.
  */
 #include <string.h>
 
@@ -94,11 +101,13 @@ static const uint32_t base_features[X86_FW_COUNT] = {
 
 /* Added by the max model. */
 static const uint32_t max_features[X86_FW_COUNT] = {
-    [X86_FW_1_ECX] = BIT(9) /* SSSE3 */ | BIT(19) /* SSE4.1 */ | BIT(22) /* MOVBE */ |
-                     BIT(23) /* POPCNT */ | BIT(30) /* RDRAND */,
+    [X86_FW_1_ECX] = BIT(9) /* SSSE3 */ | BIT(12) /* FMA */ | BIT(19) /* SSE4.1 */ |
+                     BIT(22) /* MOVBE */ | BIT(23) /* POPCNT */ | BIT(26) /* XSAVE */ |
+                     BIT(28) /* AVX */ | BIT(30) /* RDRAND */,
     [X86_FW_81_EDX] = BIT(26) /* PDPE1GB */ | BIT(27) /* RDTSCP */,
     [X86_FW_81_ECX] = BIT(5) /* ABM (LZCNT) */ | BIT(8) /* PREFETCHW */,
-    [X86_FW_7_EBX] = BIT(0) /* FSGSBASE */ | BIT(7) /* SMEP */ | BIT(18) /* RDSEED */ |
+    [X86_FW_7_EBX] = BIT(0) /* FSGSBASE */ | BIT(3) /* BMI1 */ | BIT(5) /* AVX2 */ |
+                     BIT(7) /* SMEP */ | BIT(8) /* BMI2 */ | BIT(18) /* RDSEED */ |
                      BIT(19) /* ADX */ | BIT(20) /* SMAP */,
     [X86_FW_7_ECX] = BIT(16) /* LA57 */ | BIT(22) /* RDPID */,
 };
@@ -167,6 +176,9 @@ static void basic_leaf(struct x86_cpu *cpu, uint32_t leaf, uint32_t subleaf, uin
             out[2] = (uint32_t)cpu->cpuid_features[X86_FW_7_ECX];
             out[3] = (uint32_t)cpu->cpuid_features[X86_FW_7_EDX];
         }
+        break;
+    case 0xd:
+        x86_cpuid_xsave_leaf(cpu, subleaf, out);
         break;
     case 0x15:
         /* TSC / crystal = EBX / EAX, crystal Hz in ECX (SDM Table 3-8, leaf 15H). */

@@ -284,6 +284,10 @@ static void op_grp9(struct x86_cpu *cpu, const struct x86_insn *insn)
         return;
     }
     x86_no_lock(cpu, insn);
+    if (mem && d == 4 && insn->mprefix == X86_PFX_NONE) {
+        x86_op_xsavec(cpu, insn);           /* XSAVEC (ops_xsave.c) */
+        return;
+    }
     if (!mem && d == 7 && insn->mprefix == X86_PFX_F3) {
         /* RDPID: TSC_AUX into r64 (64-bit mode) or r32 */
         x86_reg_write(cpu, insn->rm, x86_long64(cpu) ? 8 : 4, false, (uint32_t)cpu->tsc_aux);

@@ -367,8 +367,12 @@ void x86_op_grp7(struct x86_cpu *cpu, const struct x86_insn *insn)
         else
             cpu->rflags |= X86_FLAG_AC;
         return;
-    case 0xd0: case 0xd1:   /* XGETBV / XSETBV: XSAVE is not advertised */
-        x86_raise(cpu, X86_EXC_UD);
+    case 0xd0:              /* XGETBV (ops_xsave.c) */
+        x86_op_xgetbv(cpu);
+        return;
+    case 0xd1:              /* XSETBV (ops_xsave.c) */
+        x86_op_xsetbv(cpu);
+        return;
     case 0xf8:
         op_swapgs(cpu);
         return;

@@ -1,6 +1,6 @@
 /*
  * cpu/x86/ops_fxsave.c - the 0F AE group: FXSAVE /0, FXRSTOR /1, LDMXCSR /2,
- * STMXCSR /3, XSAVE/XRSTOR/XSAVEOPT /4 /5 /6 (#UD: XSAVE is not advertised),
+ * STMXCSR /3, XSAVE/XRSTOR/XSAVEOPT /4 /5 /6 (handed to ops_xsave.c),
  * CLFLUSH /7, LFENCE/MFENCE/SFENCE (mod = 3, /5 /6 /7: no-ops in a
  * sequentially consistent interpreter), and F3 0F AE mod = 3 /0../3
  * RDFSBASE/RDGSBASE/WRFSBASE/WRGSBASE.
@@ -28,8 +28,7 @@ static unsigned fx_nxmm(struct x86_cpu *cpu)
     return cpu->code_mode == X86_MODE_64 ? 16 : 8;
 }
 
-/** Build the FXSAVE image of the current state into @img (512 bytes). */
-static void fxsave_image(struct x86_cpu *cpu, uint8_t *img, bool rex_w)
+void x86_fx_image(struct x86_cpu *cpu, uint8_t *img, bool rex_w)
 {
     unsigned top = (cpu->fsw >> FSW_TOP_SHIFT) & 7;
     uint8_t abridged = 0;
@@ -72,7 +71,7 @@ static void op_fxsave(struct x86_cpu *cpu, const struct x86_insn *insn)
     unsigned len = FXSAVE_XMM_OFF + 16 * fx_nxmm(cpu);
     gva_t lin = sse_mem_addr(cpu, insn, FXSAVE_SIZE, MMU_WRITE, 16);
     uint8_t img[FXSAVE_SIZE];
-    fxsave_image(cpu, img, insn->rex & 8);
+    x86_fx_image(cpu, img, insn->rex & 8);
     x86_probe_write(cpu, lin, len);
     x86_write_bytes(cpu, lin, img, len);
 }
@@ -89,12 +88,27 @@ static void op_fxrstor(struct x86_cpu *cpu, const struct x86_insn *insn)
     if (mxcsr & ~MXCSR_MASK)
         x86_raise_gp0(cpu);
     /* All checks done: commit. */
+    cpu->mxcsr = mxcsr;
+    x86_fx_load_x87(cpu, img, insn->rex & 8);
+    for (unsigned i = 0; i < fx_nxmm(cpu); i++)
+        memcpy(cpu->xmm[i].u8, img + FXSAVE_XMM_OFF + 16 * i, 16);
+}
+
+void x86_fx_load_x87(struct x86_cpu *cpu, const uint8_t *img, bool rex_w)
+{
     memcpy(&cpu->fcw, img + 0, 2);
     cpu->fcw = x87_fcw_value(cpu->fcw);
     memcpy(&cpu->fsw, img + 2, 2);
+    /* FSW.ES and FSW.B follow the loaded flags and masks: set iff an
+     * exception flag is unmasked (behaviour of the hardware, checked on
+     * the host by test_avx_diff's XRSTOR forms). */
+    if (cpu->fsw & ~cpu->fcw & 0x3f)
+        cpu->fsw |= FSW_ES | FSW_B;
+    else
+        cpu->fsw &= (uint16_t)~(FSW_ES | FSW_B);
     memcpy(&cpu->fop, img + 6, 2);
     cpu->fop &= 0x7ff;
-    if (insn->rex & 8) {
+    if (rex_w) {
         memcpy(&cpu->fip, img + 8, 8);
         memcpy(&cpu->fdp, img + 16, 8);
     } else {
@@ -106,7 +120,6 @@ static void op_fxrstor(struct x86_cpu *cpu, const struct x86_insn *insn)
         cpu->fip = ip;
         cpu->fdp = dp;
     }
-    cpu->mxcsr = mxcsr;
     unsigned top = (cpu->fsw >> FSW_TOP_SHIFT) & 7;
     for (unsigned i = 0; i < 8; i++) {
         union x86_fpreg *r = &cpu->st[(top + i) & 7];
@@ -119,8 +132,6 @@ static void op_fxrstor(struct x86_cpu *cpu, const struct x86_insn *insn)
         ftw |= (uint16_t)(tag << (2 * i));
     }
     cpu->ftw = ftw;
-    for (unsigned i = 0; i < fx_nxmm(cpu); i++)
-        memcpy(cpu->xmm[i].u8, img + FXSAVE_XMM_OFF + 16 * i, 16);
 }
 
 /** LDMXCSR m32 / STMXCSR m32 (SDM Vol. 2 LDMXCSR: #GP(0) on reserved bits). */
@@ -187,11 +198,9 @@ static void op_0fae(struct x86_cpu *cpu, const struct x86_insn *insn)
     case 7:                                         /* CLFLUSH: segmentation check only */
         (void)x86_mem_linear(cpu, insn, 1, MMU_READ);
         return;
-    default:                                        /* XSAVE / XRSTOR / XSAVEOPT */
-        if (!(cpu->cr4 & X86_CR4_OSXSAVE))
-            x86_raise(cpu, X86_EXC_UD);
-        qlog(LOG_UNIMP, "x86: XSAVE family (0F AE /%u) not implemented", digit);
-        x86_raise(cpu, X86_EXC_UD);
+    default:                                        /* XSAVE / XRSTOR / XSAVEOPT: ops_xsave.c */
+        x86_op_xsave_group(cpu, insn);
+        return;
     }
 }
 

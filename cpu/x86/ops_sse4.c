@@ -429,6 +429,21 @@ static void op_mpsadbw(struct x86_cpu *cpu, const struct x86_insn *insn)
     *d = r;
 }
 
+simd_fn sse4_38_lane_fn(uint8_t opcode)
+{
+    return ops38[opcode].fn;
+}
+
+sse_host_fn sse4_round_fn(unsigned imm, unsigned kind)
+{
+    return round_fns[imm & 15][kind & 3];
+}
+
+void sse4_dp(bool pd, unsigned imm, union x86_xmm *d, const union x86_xmm *s)
+{
+    host_dp(pd, imm, d, s);
+}
+
 void x86_ops_sse4_init(x86_exec_fn *table)
 {
     for (unsigned b = 0; b < 256; b++)

@@ -231,6 +231,30 @@ static void op_cvt_to_int(struct x86_cpu *cpu, const struct x86_insn *insn)
     mmx_write(cpu, insn->reg, r.u64[0]);
 }
 
+sse_host_fn sse_fp_lane_fn(uint8_t opcode, unsigned mprefix, unsigned *size)
+{
+    const struct fp_op *o = &fp_ops[opcode][mprefix & 3];
+    *size = o->size;
+    return o->fn;
+}
+
+uint64_t sse_cvt_to_int(struct x86_cpu *cpu, bool dbl, bool trunc, bool q, const union x86_xmm *s)
+{
+    uint32_t saved = sse_fp_begin(cpu);
+    uint64_t r = host_cvt_to_int(dbl, trunc, q, s);
+    sse_fp_end(cpu, saved);
+    return r;
+}
+
+void sse_cvt_from_int(struct x86_cpu *cpu, bool dbl, bool q, uint64_t v, union x86_xmm *d)
+{
+    union x86_xmm r = *d;
+    uint32_t saved = sse_fp_begin(cpu);
+    host_cvt_from_int(dbl, q, v, &r);
+    sse_fp_end(cpu, saved);
+    *d = r;
+}
+
 void x86_ops_sse_fp_init(x86_exec_fn *table)
 {
     for (unsigned b = 0; b < 256; b++)

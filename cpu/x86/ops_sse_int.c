@@ -317,6 +317,16 @@ static void op_pshuf(struct x86_cpu *cpu, const struct x86_insn *insn)
     cpu->xmm[insn->reg & 15] = r;
 }
 
+simd_fn sse_int_lane_fn(uint8_t opcode)
+{
+    return int_ops[opcode].fn;
+}
+
+void sse_shift_lanes(union x86_xmm *d, unsigned elem, int kind, uint64_t count)
+{
+    shift_lanes(d, 16, elem, kind, count);
+}
+
 void x86_ops_sse_int_init(x86_exec_fn *table)
 {
     for (unsigned b = 0; b < 256; b++)

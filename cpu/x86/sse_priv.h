@@ -154,6 +154,27 @@ void sse_int_exec(struct x86_cpu *cpu, const struct x86_insn *insn, simd_fn fn, 
 /** #UD/#NM checks of an MMX instruction without the state transition (that is mmx_enter). */
 void mmx_check(struct x86_cpu *cpu);
 
+/*
+ * Lane functions of the legacy files, shared with their VEX forms (ops_avx*.c):
+ * each returns NULL where the legacy table has no entry.
+ */
+/** 0F-map MMX/SSE2 integer op @opcode (ops_sse_int.c int_ops). */
+simd_fn sse_int_lane_fn(uint8_t opcode);
+/** Shift the 16 bytes of @d by @count: @elem-byte elements, @kind 0 SRL, 1 SRA, 2 SLL. */
+void sse_shift_lanes(union x86_xmm *d, unsigned elem, int kind, uint64_t count);
+/** 0F-map FP op @opcode with mandatory prefix @mprefix; *size = memory operand bytes. */
+sse_host_fn sse_fp_lane_fn(uint8_t opcode, unsigned mprefix, unsigned *size);
+/** CVT(T)SS/SD2SI (@dbl, @trunc, 64-bit @q) of @s's low element under the guest MXCSR (may raise #XM). */
+uint64_t sse_cvt_to_int(struct x86_cpu *cpu, bool dbl, bool trunc, bool q, const union x86_xmm *s);
+/** CVTSI2SS/SD of @v into @d's low element under the guest MXCSR (may raise #XM). */
+void sse_cvt_from_int(struct x86_cpu *cpu, bool dbl, bool q, uint64_t v, union x86_xmm *d);
+/** 0F 38-map integer op @opcode (ops_sse4.c ops38). */
+simd_fn sse4_38_lane_fn(uint8_t opcode);
+/** ROUNDPS/PD/SS/SD (@kind 0..3) with imm8[3:0] = @imm, run by sse_fp_run. */
+sse_host_fn sse4_round_fn(unsigned imm, unsigned kind);
+/** DPPS (@pd false) / DPPD on the host; call between sse_fp_begin/sse_fp_end. */
+void sse4_dp(bool pd, unsigned imm, union x86_xmm *d, const union x86_xmm *s);
+
 /* Registration of the per-group files (called by x86_ops_sse_init). */
 void x86_ops_sse_mov_init(x86_exec_fn *table);
 void x86_ops_sse_int_init(x86_exec_fn *table);
@@ -169,6 +190,19 @@ static inline uint16_t x87_fcw_value(uint16_t cw)
 {
     return (uint16_t)((cw & 0x1f3f) | 0x40);
 }
+
+/**
+ * The FXSAVE image (SDM Vol. 1 Table 10-2; @rex_w: the 64-bit layout of
+ * Table 10-4) of the current state into @img (512 bytes; bytes 464..511
+ * untouched, XMM8-15 only in 64-bit mode). Also the legacy region of XSAVE.
+ */
+void x86_fx_image(struct x86_cpu *cpu, uint8_t *img, bool rex_w);
+
+/** Load the x87 part (FCW..FDS, ST0-7, tags; not MXCSR/XMM) of an FXSAVE image. */
+void x86_fx_load_x87(struct x86_cpu *cpu, const uint8_t *img, bool rex_w);
+
+/** 0F AE /4 /5 /6 with a memory operand: XSAVE, XRSTOR, XSAVEOPT (ops_xsave.c). */
+void x86_op_xsave_group(struct x86_cpu *cpu, const struct x86_insn *insn);
 
 /** x87 abridged/full tag helpers shared with FXSAVE (ops_x87.c). */
 uint16_t x87_full_tag(struct x86_cpu *cpu, unsigned phys);

@@ -210,6 +210,12 @@ enum x86_feature_word {
 #define X86_FEAT_XSAVE      X86_FEATURE(X86_FW_1_ECX, 26)
 #define X86_FEAT_OSXSAVE    X86_FEATURE(X86_FW_1_ECX, 27)
 #define X86_FEAT_HYPERVISOR X86_FEATURE(X86_FW_1_ECX, 31)
+#define X86_FEAT_PCLMULQDQ  X86_FEATURE(X86_FW_1_ECX, 1)
+#define X86_FEAT_FMA        X86_FEATURE(X86_FW_1_ECX, 12)
+#define X86_FEAT_AES        X86_FEATURE(X86_FW_1_ECX, 25)
+#define X86_FEAT_AVX        X86_FEATURE(X86_FW_1_ECX, 28)
+#define X86_FEAT_F16C       X86_FEATURE(X86_FW_1_ECX, 29)
+#define X86_FEAT_AVX2       X86_FEATURE(X86_FW_7_EBX, 5)
 #define X86_FEAT_SYSCALL    X86_FEATURE(X86_FW_81_EDX, 11)
 #define X86_FEAT_NX         X86_FEATURE(X86_FW_81_EDX, 20)
 #define X86_FEAT_PDPE1GB    X86_FEATURE(X86_FW_81_EDX, 26)
@@ -274,6 +280,14 @@ void x86_op_invpcid(struct x86_cpu *cpu, const struct x86_insn *insn);       /* 
  * it is not advertised, so the guest sees one consistent CPU.
  */
 bool x86_has_feature(struct x86_cpu *cpu, unsigned feature);
+
+/** XCR0 bits supported by this vCPU's model: 0 without XSAVE, else x87|SSE(|AVX) (ops_xsave.c). */
+uint64_t x86_xcr0_supported(struct x86_cpu *cpu);
+/** XGETBV / XSETBV (0F 01 D0 / D1, SDM Vol. 2): #UD/#GP rules included (ops_xsave.c). */
+void x86_op_xgetbv(struct x86_cpu *cpu);
+void x86_op_xsetbv(struct x86_cpu *cpu);
+/** CPUID leaf 0DH sub-leaf @subleaf (SDM Vol. 2A Table 3-8), consistent with ops_xsave.c. */
+void x86_cpuid_xsave_leaf(struct x86_cpu *cpu, uint32_t subleaf, uint32_t out[4]);
 /** Fill cpu->cpuid_features for cpu->model (called lazily by x86_has_feature). */
 void x86_cpuid_init_features(struct x86_cpu *cpu);
 

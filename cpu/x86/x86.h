@@ -257,6 +257,9 @@ struct x86_cpu {
     /* SSE (SDM Vol. 1 ch. 10-12) */
     union x86_xmm xmm[16];
     uint32_t mxcsr;
+    /* AVX (SDM Vol. 1 14.1): YMMi = ymmh[i]:xmm[i]. Legacy SSE leaves ymmh
+     * unchanged, VEX.128 zeroes it (SDM Vol. 1 14.1.2). */
+    union x86_xmm ymmh[16];
 
     /* Interrupt and event state */
     bool halted;
@@ -320,6 +323,10 @@ void x86_ops_string_init(x86_exec_fn *table);
 void x86_ops_system_init(x86_exec_fn *table);
 void x86_ops_x87_init(x86_exec_fn *table);
 void x86_ops_sse_init(x86_exec_fn *table);
+/** VEX-encoded instructions (AVX, AVX2, FMA, F16C, BMI1/2, VEX AES/PCLMUL): their own table. */
+void x86_ops_vex_init(x86_exec_fn *vex_table);
+/** 0F C7 /4 with a memory operand: XSAVEC (ops_xsave.c; #UD unless CR4.OSXSAVE). */
+void x86_op_xsavec(struct x86_cpu *cpu, const struct x86_insn *insn);
 
 /** Handler for every opcode nobody registered: #UD (+ LOG_UNIMP). */
 void x86_op_ud(struct x86_cpu *cpu, const struct x86_insn *insn);
