@@ -22,12 +22,19 @@
 
 static struct termios saved_tio;
 static bool tio_saved;
+static int saved_stdin_flags = -1;   /* file status flags before we set O_NONBLOCK */
 
+/* Put the terminal and stdin's file status flags back as we found them: the
+ * flags are shared with the parent shell, which must not inherit O_NONBLOCK. */
 static void term_restore(void)
 {
     if (tio_saved) {
         tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
         tio_saved = false;
+    }
+    if (saved_stdin_flags >= 0) {
+        fcntl(STDIN_FILENO, F_SETFL, saved_stdin_flags);
+        saved_stdin_flags = -1;
     }
 }
 
@@ -216,8 +223,11 @@ struct chardev *frontend_chardev_open(const char *spec, char *err, size_t err_le
         chr_backend.write = chr_stdio_write;
         in.chr = &chr_backend;
         int fl = fcntl(STDIN_FILENO, F_GETFL);
-        if (fl >= 0)
+        if (fl >= 0 && !(fl & O_NONBLOCK)) {
+            saved_stdin_flags = fl;
+            atexit(term_restore);
             fcntl(STDIN_FILENO, F_SETFL, fl | O_NONBLOCK);
+        }
         term_raw();
         return &chr_backend;
     }

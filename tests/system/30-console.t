@@ -82,7 +82,7 @@ echo "# stty -g after:  $(cat "$TMP/stty.after" 2>/dev/null)"
 check "terminal modes restored after exit (stty -g before = after)" \
     sh -c "[ -s '$TMP/stty.before' ] && cmp -s '$TMP/stty.before' '$TMP/stty.after'"
 echo "# stdin flags before: $(cat "$TMP/flags.before" 2>/dev/null), after: $(cat "$TMP/flags.after" 2>/dev/null)"
-TODO=" # TODO qtemu sets O_NONBLOCK on stdin (frontend_chardev_open) and never clears it"
+TODO=""
 if [ "$(cat "$TMP/flags.before" 2>/dev/null)" = block ] &&
    [ "$(cat "$TMP/flags.after" 2>/dev/null)" = block ]; then
     ok "stdin left blocking after exit (O_NONBLOCK restored)$TODO"
