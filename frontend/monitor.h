@@ -11,12 +11,12 @@
  * "watch ADDR LEN [r|w|rw]", "regs", "x/FMT ADDR", "disas [ADDR] [N]",
  * "pagewalk ADDR", "tlb", "info irq", "info devices", "trace on|off").
  *
- * The debug hook of the main loop is single (mainloop_set_debug_hook). The
- * dispatcher decided here: whoever asks for it last at start-up owns it; the
- * frontend installs the debugger's hook (debugger_attach) only when -debug is
- * given and the gdbstub is not active (-s / -gdb). Without -debug, a stop
- * requested by "step"/"break" through the monitor is still reported by the
- * debugger's hook if nobody else owns it (monitor_init installs it then).
+ * The debug hook of the main loop is single (mainloop_set_debug_hook): the
+ * last one installed wins. Dispatch, decided here: frontend/main.c calls
+ * debugger_setup() (which installs the debugger's hook for -debug or
+ * -monitor stdio) before gdbstub_start(), so with -s/-gdb the gdbstub owns
+ * every debug stop; otherwise the debugger reports stops (to its prompt for
+ * -debug, to the monitor's stdout for -monitor).
  *
  * Threading: everything runs on the main-loop thread (commands are executed
  * from fd callbacks or the debug hook), so no locking.
