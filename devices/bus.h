@@ -277,6 +277,8 @@ struct hpet *hpet_create(struct bus *bus, uint64_t base_gpa, struct irq_line *io
  */
 struct acpi_pm;
 struct acpi_pm *acpi_pm_create(struct bus *bus, uint16_t pm_base, struct irq_line sci);
+/** Press the fixed-feature power button: PWRBTN_STS, SCI if PWRBTN_EN (ACPI 6.4 4.8.2.2.1.1). */
+void acpi_pm_power_button(struct acpi_pm *s);
 
 /*
  * The ACPI PM block's place and the sleep type the DSDT's \_S5 must name;

@@ -45,6 +45,12 @@ static void usage(void)
            "                      (default: the -kernel file when it is an ELF with a .symtab)\n"
            "  -monitor DEV        human monitor (QEMU HMP): stdio or none (default none);\n"
            "                      with the console on stdio too, Ctrl-A c switches\n"
+           "  -s                  gdb server on tcp::1234 (same as -gdb tcp::1234)\n"
+           "  -gdb DEV            gdb server on tcp::PORT, tcp:HOST:PORT or unix:PATH[,server]\n"
+           "  -S                  start with the vCPUs paused (gdb, QMP 'cont' or the monitor resume)\n"
+           "  -qmp DEV            QMP server: unix:PATH,server,nowait or tcp:HOST:PORT,server,nowait\n"
+           "  -object memory-backend-file,id=ID,size=SIZE,mem-path=FILE,share=on\n"
+           "                      guest RAM in a shared file (with -machine memory-backend=ID)\n"
            "  -d ITEM[,...]       log items (-d help lists them)\n"
            "  -D FILE             write the log to FILE\n"
            "  -h, --help          this help\n"
@@ -171,6 +177,58 @@ static int parse_device(const char *arg, struct qtemu_options *o)
     return -1;
 }
 
+/*
+ * -object memory-backend-file,id=ID,size=SIZE,mem-path=FILE,share=on (QEMU's
+ * qom/object memory backends). Only one backend, only share=on: a private
+ * file mapping would hide guest writes from other processes, which is the
+ * point of the option. The path stays owned by argv.
+ */
+static int parse_object(const char *arg, struct qtemu_options *o, uint64_t *size_out)
+{
+    const char *comma = strchr(arg, ',');
+    size_t nlen = comma ? (size_t)(comma - arg) : strlen(arg);
+    if (!(nlen == strlen("memory-backend-file") && !strncmp(arg, "memory-backend-file", nlen))) {
+        error_report("-object %s: unsupported object type '%.*s' (supported: memory-backend-file)",
+                     arg, (int)nlen, arg);
+        return -1;
+    }
+    static const char *const keys[] = { "id", "size", "mem-path", "share", NULL };
+    const char *bad;
+    if (comma && !params_known(comma + 1, keys, &bad)) {
+        error_report("-object %s: unknown property '%.*s'", arg, (int)strcspn(bad, "=,"), bad);
+        return -1;
+    }
+    char id[128], size[64], path[4096], share[16];
+    if (!comma || !param_value(comma + 1, "id", id, sizeof(id)) || !id[0] ||
+        !param_value(comma + 1, "size", size, sizeof(size)) ||
+        !param_value(comma + 1, "mem-path", path, sizeof(path)) || !path[0]) {
+        error_report("-object %s: id=, size= and mem-path= are required", arg);
+        return -1;
+    }
+    if (o->memdev_id) {
+        error_report("-object %s: only one memory backend is supported", arg);
+        return -1;
+    }
+    uint64_t bytes;
+    if (qtemu_parse_size(size, 1, &bytes) || bytes < (1ull << 20) || bytes > (1ull << 40) ||
+        (bytes & (GUEST_PAGE_SIZE - 1))) {
+        error_report("-object %s: size must be 1M..1T and a multiple of 4 KiB", arg);
+        return -1;
+    }
+    if (!param_value(comma + 1, "share", share, sizeof(share)) ||
+        (strcmp(share, "on") && strcmp(share, "true") && strcmp(share, "yes"))) {
+        error_report("-object %s: only share=on is supported (the file is mapped MAP_SHARED)", arg);
+        return -1;
+    }
+    o->memdev_id = strdup(id);
+    o->machine.mem_path = strdup(path);
+    o->memdev_share = true;
+    if (!o->memdev_id || !o->machine.mem_path)
+        return -1;
+    *size_out = bytes;
+    return 0;
+}
+
 int qtemu_parse_options(int argc, char **argv, struct qtemu_options *o)
 {
     memset(o, 0, sizeof(*o));
@@ -182,6 +240,9 @@ int qtemu_parse_options(int argc, char **argv, struct qtemu_options *o)
     o->machine.cmdline = "";
     o->serial = "stdio";
     o->icount_shift = -1;
+    char *machine_memdev = NULL;     /* -machine memory-backend=ID */
+    uint64_t object_size = 0;        /* size= of the memory-backend-file object */
+    bool ram_given = false;
 
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
@@ -203,6 +264,8 @@ int qtemu_parse_options(int argc, char **argv, struct qtemu_options *o)
         }
         if (!strcmp(name, "nographic")) { o->nographic = true; continue; }
         if (!strcmp(name, "no-reboot")) { o->no_reboot = true; continue; }
+        if (!strcmp(name, "s")) { o->gdb = "tcp::1234"; continue; }
+        if (!strcmp(name, "S")) { o->start_paused = true; continue; }
         if (!strcmp(name, "drive")) {          /* frontend/virtio_opts.c */
             if (i + 1 >= argc) {
                 error_report("%s: requires an argument", argv[i]);
@@ -227,7 +290,8 @@ int qtemu_parse_options(int argc, char **argv, struct qtemu_options *o)
 
         /* Everything else takes an argument. */
         static const char *const with_arg[] = { "kernel", "initrd", "append", "m", "M", "machine",
-            "cpu", "smp", "serial", "accel", "d", "D", "device", "icount", "display", NULL };
+            "cpu", "smp", "serial", "accel", "d", "D", "device", "icount", "display",
+            "gdb", "qmp", "object", NULL };
         bool known = false;
         for (const char *const *k = with_arg; *k; k++)
             if (!strcmp(name, *k))
@@ -263,11 +327,14 @@ int qtemu_parse_options(int argc, char **argv, struct qtemu_options *o)
                 return -1;
             }
             o->machine.ram_bytes = bytes & ~(GUEST_PAGE_SIZE - 1);
+            ram_given = true;
         } else if (!strcmp(name, "M") || !strcmp(name, "machine")) {
             char buf[32];
             const char *type = arg;
             if (!strncmp(arg, "type=", 5))
                 type = param_value(arg, "type", buf, sizeof(buf));
+            else if (strcspn(arg, "=") < strcspn(arg, ","))
+                type = o->machine.machine;      /* only properties: keep the type */
             else if (strchr(arg, ','))
                 type = strndup(arg, strcspn(arg, ","));
             if (!strcmp(type, "help")) {
@@ -280,6 +347,16 @@ int qtemu_parse_options(int argc, char **argv, struct qtemu_options *o)
                 return -1;
             }
             o->machine.machine = strcmp(type, "microvm") ? "pc" : "microvm";
+            char be[128];
+            if (param_value(arg, "memory-backend", be, sizeof(be)))
+                machine_memdev = strdup(be);
+        } else if (!strcmp(name, "gdb")) {
+            o->gdb = arg;
+        } else if (!strcmp(name, "qmp")) {
+            o->qmp = arg;
+        } else if (!strcmp(name, "object")) {
+            if (parse_object(arg, o, &object_size))
+                return -1;
         } else if (!strcmp(name, "cpu")) {
             if (!strcmp(arg, "qemu64"))
                 o->machine.cpu_model = X86_CPU_QEMU64;
@@ -355,6 +432,24 @@ int qtemu_parse_options(int argc, char **argv, struct qtemu_options *o)
     }
     if (!o->machine.kernel_path) {
         error_report("no kernel given: use -kernel FILE (see --help)");
+        return -1;
+    }
+    /* Guest RAM from a memory backend (QEMU: -machine memory-backend=ID). */
+    if (machine_memdev) {
+        if (!o->memdev_id || strcmp(machine_memdev, o->memdev_id)) {
+            error_report("-machine memory-backend=%s: no -object memory-backend-file with that id",
+                         machine_memdev);
+            return -1;
+        }
+        if (ram_given && o->machine.ram_bytes != object_size) {
+            error_report("-machine memory-backend=%s: its size must equal -m (or omit -m)",
+                         machine_memdev);
+            return -1;
+        }
+        o->machine.ram_bytes = object_size;
+    } else if (o->memdev_id) {
+        error_report("-object memory-backend-file,id=%s: not used; add -machine memory-backend=%s",
+                     o->memdev_id, o->memdev_id);
         return -1;
     }
     if (qtemu_virtio_opts_finish(o))    /* -drive/-device virtio-*: match drives, check the machine */
