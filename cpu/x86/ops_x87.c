@@ -737,7 +737,7 @@ static void d9_reg(struct x86_cpu *cpu, const struct x86_insn *insn)
     }
     switch (m) {
     case 0xe0:                                          /* FCHS */
-    case 0xe1:                                          /* FABS */
+    case 0xe1: {                                        /* FABS */
         int r = st_get(cpu, 0, &x);
         if (!r)
             return;
@@ -750,6 +750,7 @@ static void d9_reg(struct x86_cpu *cpu, const struct x86_insn *insn)
             x.raw.sign_exp &= 0x7fff;
         st_write(cpu, 0, x);
         return;
+    }
     case 0xe4:                                          /* FTST */
         if (!st_get(cpu, 0, &x))
             return;
