@@ -79,6 +79,12 @@ int machine_reset(struct machine *m, char *err, size_t err_len);
 /** Free everything. */
 void machine_destroy(struct machine *m);
 
+/**
+ * Press the board's ACPI fixed-feature power button (QMP system_powerdown):
+ * the guest's OS decides what to do. 0, or -1 if the board has none.
+ */
+int machine_power_button(struct machine *m);
+
 /* ---------------------------------------------------------------- loaders (bzimage.c, pvh.c) */
 
 /** Where a loader put things, for the board to set the entry state. */

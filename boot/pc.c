@@ -73,6 +73,7 @@ struct pc_board {
     struct irq_line isa_irq[PC_ISA_IRQS];   /* lines devices drive: -> split[n] */
     struct irq_line pic_pins[PC_ISA_IRQS];
     struct irq_line ioapic_pins[PC_IOAPIC_PINS];
+    struct acpi_pm *acpi_pm;            /* for machine_power_button() */
 };
 
 static void set_err(char *err, size_t err_len, const char *fmt, ...) qt_printf(3, 4);
@@ -253,7 +254,7 @@ static int pc_create_devices(struct machine *m, char *err, size_t err_len)
         !uart16550_create(bus, PC_COM1_IOBASE, b->isa_irq[PC_COM1_IRQ], cfg->serial) ||
         !i8042_create(bus, b->isa_irq[1], b->isa_irq[12]) ||
         pc_reset_ctrl_create(bus) < 0 ||
-        !acpi_pm_create(bus, ACPI_PM_BASE, b->isa_irq[9]) ||
+        !(b->acpi_pm = acpi_pm_create(bus, ACPI_PM_BASE, b->isa_irq[9])) ||
         !hpet_create(bus, HPET_DEFAULT_BASE, b->ioapic_pins, b->pic_pins))
         goto fail;
     if (cfg->debug_exit) {
@@ -392,4 +393,14 @@ void machine_destroy(struct machine *m)
         m->board = NULL;
         guest_mem_destroy(&m->mem);
     }
+}
+
+/** Press the ACPI power button of the pc board (QMP system_powerdown). */
+int machine_power_button(struct machine *m)
+{
+    struct pc_board *b = m ? m->board : NULL;
+    if (!b || !b->acpi_pm)
+        return -1;
+    acpi_pm_power_button(b->acpi_pm);
+    return 0;
 }

@@ -184,6 +184,19 @@ static void pm_write(void *opaque, uint64_t off, uint64_t value, unsigned size)
 static const struct io_ops pm_ops = { pm_read, pm_write, 1, 4 };
 
 /**
+ * Press the fixed-feature power button (ACPI 6.4 4.8.2.2.1.1): set
+ * PWRBTN_STS; with PWRBTN_EN set (the OS's button driver enables it) the SCI
+ * is raised until the OS clears the status bit. Used by QMP system_powerdown.
+ */
+void acpi_pm_power_button(struct acpi_pm *s)
+{
+    if (!s)
+        return;
+    s->pm1_sts |= PM1_PWRBTN_STS;
+    pm_update_sci(s);
+}
+
+/**
  * Create the PM block at @pm_base (normally ACPI_PM_BASE) with its SCI on
  * @sci. Returns NULL if the ports are taken or memory is short.
  */

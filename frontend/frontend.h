@@ -25,6 +25,11 @@ struct qtemu_options {
     const char *debug_symbols;   /* -debug-symbols FILE (ELF symtab or System.map), or NULL */
     const char *monitor;         /* -monitor DEV: "stdio", "none" (default NULL = none) */
     int icount_shift;            /* -1 when -icount is not given */
+    const char *gdb;             /* -gdb DEV / -s (tcp::1234), or NULL */
+    bool start_paused;           /* -S */
+    const char *qmp;             /* -qmp DEV, or NULL */
+    const char *memdev_id;       /* -object memory-backend-file,id=ID used as RAM, or NULL */
+    bool memdev_share;           /* its share=on (always true when memdev_id is set) */
 };
 
 /**
@@ -108,6 +113,45 @@ void mainloop_request_exit(int status);
 void mainloop_set_debug_hook(void (*hook)(void *opaque, struct vcpu *vcpu), void *opaque);
 /** The machine being run (for services that need the vCPUs/RAM), or NULL. */
 struct machine *mainloop_machine(void);
+
+/* ---------------------------------------------------------------- gdbstub, QMP */
+
+/**
+ * Start the GDB remote-serial-protocol server (frontend/gdbstub.c) on @spec:
+ * "tcp::PORT", "tcp:HOST:PORT" or "unix:PATH[,server][,nowait]" (QEMU's -gdb
+ * spellings; -s is "tcp::1234"). Listens without blocking; installs the main
+ * loop's debug hook. Returns 0, or -1 with one line in @err (bad spec,
+ * address in use, ...).
+ */
+int gdbstub_start(struct machine *m, const char *spec, char *err, size_t err_len);
+
+/**
+ * Start a QMP server (frontend/qmp.c) on @spec: "unix:PATH,server[,nowait]"
+ * or "tcp:[HOST]:PORT,server[,nowait]" (QEMU's -qmp). @opts names the memory
+ * backend for query-memdev. Returns 0, or -1 with one line in @err.
+ */
+int qmp_start(struct machine *m, const struct qtemu_options *opts, const char *spec, char *err,
+              size_t err_len);
+
+/** Why the machine state changed (for QMP events; frontend/mainloop.c emits them). */
+enum mainloop_event {
+    MAINLOOP_EV_STOP,            /* vCPUs paused */
+    MAINLOOP_EV_RESUME,          /* vCPUs resumed */
+    MAINLOOP_EV_RESET,           /* machine reset (guest- or host-requested) */
+    MAINLOOP_EV_SHUTDOWN,        /* guest powered off / reset with -no-reboot: qtemu exits */
+};
+
+/**
+ * Register @cb to hear about state changes: @guest is true when the guest
+ * caused it (its own power-off/reset), @reason is QEMU's ShutdownCause
+ * spelling ("guest-shutdown", "guest-reset", ...) or NULL for STOP/RESUME.
+ * At most 4 listeners. 0 or -ENOSPC.
+ */
+int mainloop_add_event_hook(void (*cb)(void *opaque, enum mainloop_event ev, bool guest,
+                                       const char *reason), void *opaque);
+
+/** The current debug hook and its opaque (so a second user can chain to it). */
+void mainloop_get_debug_hook(void (**hook)(void *opaque, struct vcpu *vcpu), void **opaque);
 
 /**
  * Run the machine until it powers off, exits through isa-debug-exit, resets

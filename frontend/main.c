@@ -44,6 +44,17 @@ int main(int argc, char **argv)
         machine_destroy(&m);
         return 1;
     }
+    /* -S: hold the vCPUs until gdb, QMP 'cont' or the monitor resumes. */
+    if (opts.start_paused)
+        mainloop_pause();
+    /* Started after any debugger/monitor hook so gdb owns debug stops (gdbstub.c). */
+    if ((opts.gdb && gdbstub_start(&m, opts.gdb, err, sizeof(err))) ||
+        (opts.qmp && qmp_start(&m, &opts, opts.qmp, err, sizeof(err)))) {
+        frontend_term_restore();
+        error_report("%s", err);
+        machine_destroy(&m);
+        return 1;
+    }
     rc = qtemu_main_loop(&m, &opts);
     frontend_chardev_flush();
     frontend_term_restore();

@@ -42,7 +42,36 @@ static struct {
     void (*debug_hook)(void *opaque, struct vcpu *vcpu);
     void *debug_opaque;
     struct machine *machine;
+    struct {
+        void (*cb)(void *opaque, enum mainloop_event ev, bool guest, const char *reason);
+        void *opaque;
+    } ev_hook[4];
+    int nev_hooks;
 } ml;
+
+/* Tell the event listeners (QMP) about a state change. */
+static void emit_event(enum mainloop_event ev, bool guest, const char *reason)
+{
+    for (int i = 0; i < ml.nev_hooks; i++)
+        ml.ev_hook[i].cb(ml.ev_hook[i].opaque, ev, guest, reason);
+}
+
+int mainloop_add_event_hook(void (*cb)(void *opaque, enum mainloop_event ev, bool guest,
+                                       const char *reason), void *opaque)
+{
+    if (ml.nev_hooks == (int)ARRAY_SIZE(ml.ev_hook))
+        return -ENOSPC;
+    ml.ev_hook[ml.nev_hooks].cb = cb;
+    ml.ev_hook[ml.nev_hooks].opaque = opaque;
+    ml.nev_hooks++;
+    return 0;
+}
+
+void mainloop_get_debug_hook(void (**hook)(void *opaque, struct vcpu *vcpu), void **opaque)
+{
+    *hook = ml.debug_hook;
+    *opaque = ml.debug_opaque;
+}
 
 int mainloop_add_fd(int fd, short events, void (*ready)(void *opaque, short revents), void *opaque)
 {
@@ -104,6 +133,7 @@ void mainloop_pause(void)
         if (ml.machine)
             for (int i = 0; i < ml.machine->ncpus; i++)
                 vcpu_kick(ml.machine->cpus[i]);
+        emit_event(MAINLOOP_EV_STOP, false, NULL);
     }
 }
 
@@ -112,6 +142,7 @@ void mainloop_resume(void)
     if (ml.paused) {
         ml.paused = false;
         clock_set_paused(false);
+        emit_event(MAINLOOP_EV_RESUME, false, NULL);
     }
 }
 
@@ -244,6 +275,7 @@ int qtemu_main_loop(struct machine *m, const struct qtemu_options *opts)
             break;
         case MACHINE_REQ_POWEROFF:
             frontend_chardev_flush();
+            emit_event(MAINLOOP_EV_SHUTDOWN, true, "guest-shutdown");
             return 0;
         case MACHINE_REQ_EXIT:
             frontend_chardev_flush();
@@ -252,8 +284,10 @@ int qtemu_main_loop(struct machine *m, const struct qtemu_options *opts)
             m->bus.request = MACHINE_REQ_NONE;
             if (opts->no_reboot) {
                 frontend_chardev_flush();
+                emit_event(MAINLOOP_EV_SHUTDOWN, true, "guest-reset");
                 return 0;
             }
+            emit_event(MAINLOOP_EV_RESET, true, "guest-reset");
             char err[256];
             if (machine_reset(m, err, sizeof(err))) {
                 frontend_chardev_flush();
