@@ -104,6 +104,24 @@ void io_space_write(struct io_space *space, uint64_t addr, uint64_t value, unsig
 /** Ask the main loop to reset / power off / exit with @status. Kicks the vCPUs. */
 void bus_request(struct bus *bus, enum machine_request req, int status);
 
+/*
+ * The CPU on whose behalf this host thread dispatches accesses (QEMU's
+ * current_cpu, MemTxAttrs.requester_id). Whatever runs a vCPU (the
+ * interpreter's run loop; a KVM exit handler later) sets it before the
+ * vCPU's accesses reach the bus, so banked per-CPU registers - the local
+ * APIC page every CPU sees at 0xFEE00000 - find the right bank. It is the
+ * vCPU *index* (the board's number for that CPU: APIC ID on pc), not a
+ * backend object: devices still never learn which backend runs.
+ *
+ * Thread-local: with one host thread per vCPU each thread has its own value;
+ * with the round-robin loop the run loop sets it at each slice. -1 (the
+ * default) means "no CPU": DMA, timers, the debugger.
+ */
+/** Declare that this thread now dispatches for vCPU @index (-1: none). */
+void bus_set_current_cpu(int index);
+/** The vCPU index this thread dispatches for, or -1. */
+int bus_current_cpu(void);
+
 /* ---------------------------------------------------------------- IRQs */
 
 /** An IRQ line: the source calls set_level; the sink (a controller) routes it. */
@@ -224,7 +242,11 @@ struct intc_port lapic_port(struct lapic *apic);
 struct irq_line lapic_lint(struct lapic *apic, int lint);
 /** Deliver a message (IOAPIC redirection / MSI) to @apic. Fixed/NMI/ExtINT/INIT/SIPI. */
 void lapic_deliver(struct lapic *apic, uint8_t vector, uint8_t delivery_mode, bool level_trigger);
-/** Register the APICs of all CPUs so IPIs and IOAPIC messages find them. */
+/**
+ * Register the APICs of all CPUs so IPIs and IOAPIC messages find them.
+ * @apics[i] is the APIC of vCPU index i: the banked MMIO page dispatches
+ * through it (bus_current_cpu()). At most 256; (NULL, 0) empties it.
+ */
 void lapic_set_cluster(struct lapic **apics, int count);
 
 /* Default physical addresses of the PC's interrupt controllers and HPET. */
@@ -250,7 +272,9 @@ void lapic_deliver_dest(uint8_t dest, bool dest_logical, uint8_t delivery_mode, 
 void lapic_send_msi(uint64_t addr, uint32_t data);
 /**
  * Register file access by offset (0x000..0x3F0, 16-byte aligned), separate
- * from the MMIO dispatch so a per-vCPU APIC page can be added for SMP.
+ * from the MMIO dispatch. The MMIO page at IA32_APIC_BASE is banked: an
+ * access reaches the APIC of the CPU that makes it (bus_current_cpu(), the
+ * initial APIC ID given to lapic_create), as every CPU sees its own APIC.
  */
 uint32_t lapic_reg_read(struct lapic *apic, uint32_t offset);
 void lapic_reg_write(struct lapic *apic, uint32_t offset, uint32_t value);
@@ -347,5 +371,86 @@ int virtio_pci_create(struct pci_host *host, int slot, struct virtio_dev *vdev);
  */
 #define VIRTIO_MMIO_SIZE 0x200
 int virtio_mmio_create(struct bus *bus, uint64_t base, struct irq_line irq, struct virtio_dev *vdev);
+
+/* ---------------------------------------------------------------- net, console, 9p */
+
+/**
+ * virtio-net (virtio 1.2 5.1) on a libslirp -netdev user backend: @mac
+ * "xx:xx:xx:xx:xx:xx" or NULL for 52:54:00:12:34:56; @netdev_opts the
+ * option list after "user," (id=, hostfwd=[tcp|udp]:[haddr]:hport-[gaddr]:gport,
+ * restrict=). NULL with one line in @err (bad option, host port in use).
+ */
+struct virtio_dev *virtio_net_create(struct guest_mem *mem, const char *mac,
+                                     const char *netdev_opts, char *err, size_t err_len);
+
+/** Check a -netdev user option list as virtio_net_create would. 0 or -1 with @err. */
+int netdev_user_check(const char *opts, char *err, size_t err_len);
+
+/**
+ * virtio-9p exporting directory @path under @mount_tag (1..31 bytes) with
+ * @security_model "none" (NULL) or "mapped-xattr" (devices/p9.h). NULL with
+ * one line in @err.
+ */
+struct virtio_dev *virtio_9p_create(struct guest_mem *mem, const char *path,
+                                    const char *security_model, const char *mount_tag,
+                                    bool readonly, char *err, size_t err_len);
+
+/**
+ * Single-port virtio console (virtio 1.2 5.3, no MULTIPORT: Linux's hvc0)
+ * on @chr (may be NULL: output dropped, no input). Takes over @chr's
+ * receive callbacks. NULL on ENOMEM.
+ */
+struct virtio_dev *virtio_console_create(struct guest_mem *mem, struct chardev *chr);
+
+/** Register a named chardev (-chardev ...,id=ID). 0, -EEXIST, -EINVAL or -ENOSPC. */
+int chardev_register(const char *id, struct chardev *chr);
+/** The chardev registered as @id, or NULL. */
+struct chardev *chardev_find(const char *id);
+
+/* ---------------------------------------------------------------- QEMU test/firmware interfaces */
+
+/**
+ * QEMU's fw_cfg device (docs/specs/fw_cfg.rst; devices/fw_cfg.c): selector
+ * (16-bit) at @iobase, data (8-bit) at @iobase + 1, and with @dma the DMA
+ * address register (8 bytes, big-endian) at @iobase + 4 doing DMA into @mem
+ * through gpa_read/gpa_write. Items are added by the board; the signature
+ * "QEMU", the ID (bit 0 traditional, bit 1 DMA) and the file directory are
+ * built in. NULL on ENOMEM or a port clash.
+ */
+#define FW_CFG_IO_BASE        0x510
+#define FW_CFG_SIGNATURE      0x0000
+#define FW_CFG_ID             0x0001
+#define FW_CFG_UUID           0x0002
+#define FW_CFG_RAM_SIZE       0x0003
+#define FW_CFG_NOGRAPHIC      0x0004
+#define FW_CFG_NB_CPUS        0x0005
+#define FW_CFG_MAX_CPUS       0x000f
+#define FW_CFG_FILE_DIR       0x0019
+#define FW_CFG_FILE_NAME_MAX  56
+struct fw_cfg;
+struct fw_cfg *fw_cfg_create(struct bus *bus, struct guest_mem *mem, uint16_t iobase, bool dma);
+/**
+ * Set the item @key (below 0x20, not the directory) to a copy of @len bytes
+ * at @data (integers little-endian, as QEMU's fw_cfg_add_i16/i32/i64).
+ * 0, -EINVAL (bad key) or -ENOMEM.
+ */
+int fw_cfg_add_bytes(struct fw_cfg *s, uint16_t key, const void *data, size_t len);
+/**
+ * Add the file @name (1..55 bytes) holding a copy of @data. Files get keys
+ * from 0x20 in name order (later names are renumbered, as in QEMU) and an
+ * entry in the directory. 0, -EINVAL, -EEXIST, -ENOSPC (64 files) or -ENOMEM.
+ */
+int fw_cfg_add_file(struct fw_cfg *s, const char *name, const void *data, size_t len);
+/** The selector key of file @name, or -ENOENT. */
+int fw_cfg_file_key(struct fw_cfg *s, const char *name);
+
+/**
+ * QEMU's pc-testdev (hw/misc/pc-testdev.c; devices/pc_testdev.c): a 32-bit
+ * scratch register at ports 0xE0 and 0xE8 (byte-wise), the flush-page port
+ * 0xE4, IRQ-line ports 0x2000 + n driving @isa_irq[n] (n < 16), and a 64 KiB
+ * read/write MMIO buffer at PC_TESTDEV_IOMEM_BASE. 0, or -1 (ENOMEM/clash).
+ */
+#define PC_TESTDEV_IOMEM_BASE 0xFF000000ull
+int pc_testdev_create(struct bus *bus, const struct irq_line isa_irq[16]);
 
 #endif
