@@ -20,6 +20,7 @@
 #include <string.h>
 #include <stdio.h>
 
+#include "boot/board_netfs.h"
 #include "boot/board_virtio.h"
 #include "devices/bus.h"
 #include "util/log.h"
@@ -40,6 +41,10 @@ static struct virtio_dev *create_backend(struct machine *m, const struct machine
             snprintf(err, err_len, "virtio-rng: out of memory");
         return v;
     }
+    bool mine;
+    struct virtio_dev *v = board_netfs_backend(m, c, &mine, err, err_len);   /* net, 9p, console */
+    if (mine)
+        return v;
     snprintf(err, err_len, "device model '%s' is not built into this board", c->model);
     return NULL;
 }

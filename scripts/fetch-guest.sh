@@ -65,7 +65,7 @@ fi
 # from the cloud kernel's own package, listed in load order (dependencies
 # first) in modules/load-order. The package ships no modules.dep (depmod runs
 # at install), so the dependencies are read from each .ko with objcopy.
-MODULES="virtio_pci virtio_mmio virtio_blk virtio-rng"
+MODULES="virtio_pci virtio_mmio virtio_blk virtio-rng virtio_net virtio_console"
 mods="$cache/modules"
 mods_key="$(cat "$cache/vmlinuz-cloud.pkg") $MODULES"
 if [ ! -f "$mods/load-order" ] || [ "$(cat "$mods/key" 2>/dev/null)" != "$mods_key" ]; then
