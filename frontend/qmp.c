@@ -23,6 +23,9 @@
  * engine, frontend/monitor.h).
  *
  * Decided:
+ *  - integer literals in [2^63, 2^64) (QMP's uint64 arguments, e.g. a kernel
+ *    address for memsave) are accepted although jansson's integers are int64:
+ *    they are carried as their two's-complement negative value;
  *  - messages are split by bracket depth (strings and escapes honoured) as
  *    QEMU's JSON streamer does; a message over 1 MiB is an error and the
  *    input is dropped up to the next top-level value;
@@ -283,7 +286,7 @@ static json_t *cmd_memsave(struct qmp *q, json_t *args, bool physical, json_t **
         *err = error_obj("GenericError", "Parameter 'cpu-index' expects a CPU number");
         return NULL;
     }
-    if (size < 0) {
+    if (size < 0) {       /* sizes of 2^63 and more cannot be meant */
         *err = error_obj("GenericError", "Parameter 'size' expects a non-negative number");
         return NULL;
     }
@@ -434,11 +437,76 @@ static json_t *run_command(struct qmp *q, const char *name, json_t *args, json_t
     return json_object();
 }
 
+/*
+ * jansson's integers are int64 (json_int_t); QMP's uint64 arguments (a
+ * kernel address for memsave) go up to 2^64 - 1. Rewrite integer literals
+ * in [2^63, 2^64) outside strings as their two's-complement negative value,
+ * which the commands cast back to uint64. Returns a malloc'ed copy or NULL.
+ */
+static char *widen_uint64(const char *text, size_t len, size_t *out_len)
+{
+    char *out = malloc(len * 2 + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    bool in_str = false, esc = false;
+    for (size_t i = 0; i < len;) {
+        char c = text[i];
+        if (in_str) {
+            in_str = !(c == '"' && !esc);
+            esc = !esc && c == '\\';
+            out[o++] = c;
+            i++;
+            continue;
+        }
+        if (c == '"') {
+            in_str = true;
+            esc = false;
+            out[o++] = c;
+            i++;
+            continue;
+        }
+        bool starts_number = c >= '0' && c <= '9' &&
+            (i == 0 || !strchr("-.+eE0123456789", text[i - 1]));
+        if (starts_number) {
+            size_t j = i;
+            while (j < len && text[j] >= '0' && text[j] <= '9')
+                j++;
+            bool integer = j == len || !strchr(".eE", text[j]);
+            if (integer && j - i >= 19 && j - i <= 20) {
+                char digits[21];
+                memcpy(digits, text + i, j - i);
+                digits[j - i] = 0;
+                errno = 0;
+                unsigned long long v = strtoull(digits, NULL, 10);
+                if (!errno && v > (unsigned long long)INT64_MAX) {
+                    o += (size_t)sprintf(out + o, "-%llu", (unsigned long long)(-v));
+                    i = j;
+                    continue;
+                }
+            }
+            memcpy(out + o, text + i, j - i);
+            o += j - i;
+            i = j;
+            continue;
+        }
+        out[o++] = c;
+        i++;
+    }
+    *out_len = o;
+    return out;
+}
+
 /* Handle one complete JSON text. */
 static void handle_message(struct qmp *q, const char *text, size_t len)
 {
     json_error_t jerr;
-    json_t *msg = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    size_t wlen;
+    char *wide = widen_uint64(text, len, &wlen);
+    json_t *msg = wide ? json_loadb(wide, wlen, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    if (!wide)
+        snprintf(jerr.text, sizeof(jerr.text), "out of memory");
+    free(wide);
     if (!msg) {
         send_json(q, error_obj("GenericError", "JSON parse error, %s", jerr.text));
         return;

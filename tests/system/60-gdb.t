@@ -49,7 +49,7 @@ rows = [l.rstrip('\n').split('\t') for l in open(sys.argv[1])]
 for i in range(1, len(rows) - 1):
     if re.match(r'add\s+%rax,0x2\(%rax\)', rows[i][1]) and '%rip),%rax' in rows[i - 1][1]:
         target = int(rows[i - 1][1].split('#')[1].strip(), 16)
-        print(hex(target + 2), hex(int(rows[i][0], 16)), hex(int(rows[i + 1][0], 16)), target)
+        print(hex(target + 2), hex(int(rows[i][0], 16)), hex(int(rows[i + 1][0], 16)))
         break
 EOF
 )
@@ -126,7 +126,7 @@ check "long mode per boot.rst: EFER.LME|LMA ($efer), CR0.PG|PE ($cr0)" \
 old=$(sed -n 's/^OLD \(0x[0-9a-f]*\)$/\1/p' "$TMP/gdb.out")
 read -r wpc new < <(sed -n 's/^WPC \(0x[0-9a-f]*\) NEW \(0x[0-9a-f]*\)$/\1 \2/p' "$TMP/gdb.out")
 name="watchpoint on $WADDR stops after 'add %rax,0x2(%rax)' (pc $wpc, want $NEXTPC)"
-check "$name" [ -n "$wpc" ] && [ "$wpc" = "$NEXTPC" ]
+check "$name" sh -c "[ -n '$wpc' ] && [ '$wpc' = '$NEXTPC' ]"
 name="watched value: new = old + rax ($old + $WRAX = $new)"
 check "$name" sh -c "[ -n '$new' ] && [ \$(( $old + ${WRAX:-0} )) -eq \$(( $new ))  ]"
 check "gdb reported the watchpoint hit" grep -q "Hardware watchpoint .*: \*(unsigned long long \*)" "$TMP/gdb.out"
