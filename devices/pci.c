@@ -68,7 +68,7 @@ uint32_t pci_get_config(const struct pci_device *d, uint32_t offset, unsigned le
     return v;
 }
 
-static void set_wmask(struct pci_device *d, uint32_t offset, uint32_t mask, unsigned len)
+void pci_set_wmask(struct pci_device *d, uint32_t offset, uint32_t mask, unsigned len)
 {
     for (unsigned i = 0; i < len && offset + i < PCI_CONFIG_SIZE; i++)
         d->wmask[offset + i] = (uint8_t)(mask >> (8 * i));
@@ -85,11 +85,11 @@ void pci_device_init(struct pci_device *d, const char *name, uint16_t vendor, ui
     pci_set_config(d, PCI_CLASS_PROG, class_code, 3);
     pci_set_config(d, PCI_HEADER_TYPE, 0, 1);
     pci_set_config(d, PCI_INTERRUPT_PIN, 1, 1);          /* INTA# */
-    set_wmask(d, PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
+    pci_set_wmask(d, PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
               PCI_COMMAND_INTX_DISABLE, 2);
-    set_wmask(d, 0x0C, 0xFF, 1);                          /* cache line size */
-    set_wmask(d, 0x0D, 0xFF, 1);                          /* latency timer */
-    set_wmask(d, PCI_INTERRUPT_LINE, 0xFF, 1);
+    pci_set_wmask(d, 0x0C, 0xFF, 1);                          /* cache line size */
+    pci_set_wmask(d, 0x0D, 0xFF, 1);                          /* latency timer */
+    pci_set_wmask(d, PCI_INTERRUPT_LINE, 0xFF, 1);
     for (int i = 0; i < PCI_NUM_BARS; i++)
         d->bar[i].mapped_at = PCI_BAR_UNMAPPED;
     d->cap_next = 0x40;
@@ -181,7 +181,7 @@ static int assign_bars(struct pci_host *h, struct pci_device *d)
                 return -ENOSPC;
             h->io_next = a + b->size;
             pci_set_config(d, PCI_BAR0 + 4 * i, (uint32_t)a | 1, 4);
-            set_wmask(d, PCI_BAR0 + 4 * i, ~(uint32_t)(b->size - 1) & ~3u, 4);
+            pci_set_wmask(d, PCI_BAR0 + 4 * i, ~(uint32_t)(b->size - 1) & ~3u, 4);
         } else {
             uint64_t size = b->size < 16 ? 16 : b->size;
             b->size = size;
@@ -190,10 +190,10 @@ static int assign_bars(struct pci_host *h, struct pci_device *d)
                 return -ENOSPC;
             h->mmio_next = a + size;
             pci_set_config(d, PCI_BAR0 + 4 * i, (uint32_t)a | (b->mem64 ? 0x4 : 0), 4);
-            set_wmask(d, PCI_BAR0 + 4 * i, ~(uint32_t)(size - 1) & ~0xFu, 4);
+            pci_set_wmask(d, PCI_BAR0 + 4 * i, ~(uint32_t)(size - 1) & ~0xFu, 4);
             if (b->mem64) {
                 pci_set_config(d, PCI_BAR0 + 4 * (i + 1), 0, 4);
-                set_wmask(d, PCI_BAR0 + 4 * (i + 1), 0xFFFFFFFFu, 4);
+                pci_set_wmask(d, PCI_BAR0 + 4 * (i + 1), 0xFFFFFFFFu, 4);
                 i++;
             }
         }
@@ -324,7 +324,7 @@ int pci_msix_init(struct pci_device *d, unsigned nvec, int bar)
     d->msix.cap = cap;
     d->msix.bar = bar;
     pci_set_config(d, cap + 2, nvec - 1, 2);              /* Message Control: table size */
-    set_wmask(d, cap + 2, 0xC000, 2);                     /* MSI-X Enable, Function Mask */
+    pci_set_wmask(d, cap + 2, 0xC000, 2);                     /* MSI-X Enable, Function Mask */
     pci_set_config(d, cap + 4, 0 | (uint32_t)bar, 4);     /* Table offset 0, BIR */
     pci_set_config(d, cap + 8, MSIX_PBA_OFFSET | (uint32_t)bar, 4);
     for (unsigned v = 0; v < nvec; v++)
@@ -349,6 +349,8 @@ static uint32_t config_read(struct pci_host *h, unsigned off, unsigned size)
     if (!d)
         return 0xFFFFFFFFu;
     unsigned reg = (h->config_address & 0xFC) + off;
+    if (d->config_read)
+        d->config_read(d, reg, size);
     return pci_get_config(d, reg, size);
 }
 

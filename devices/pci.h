@@ -85,7 +85,13 @@ struct pci_device {
     void *opaque;
     /* Called after the guest wrote @len bytes at @offset (already stored). Optional. */
     void (*config_written)(struct pci_device *d, uint32_t offset, unsigned len);
+    /* Called before a guest config read of @len bytes at @offset, so the
+     * function can refresh config[] (a window register). Optional. */
+    void (*config_read)(struct pci_device *d, uint32_t offset, unsigned len);
 };
+
+/** Set the guest-writable bits of @len bytes at @offset (device set-up). */
+void pci_set_wmask(struct pci_device *d, uint32_t offset, uint32_t mask, unsigned len);
 
 /** Write a little-endian value into config space (device set-up). */
 void pci_set_config(struct pci_device *d, uint32_t offset, uint32_t value, unsigned len);

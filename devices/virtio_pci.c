@@ -23,8 +23,9 @@
  *  - Queue size/addresses are frozen while queue_enable is 1; enabling a
  *    queue whose rings are not in RAM or misaligned puts the device into
  *    NEEDS_RESET.
- *  - The VIRTIO_PCI_CAP_PCI_CFG window is not provided (Linux does not use
- *    it); a driver that needs it would not find it.
+ *  - VIRTIO_PCI_CAP_PCI_CFG (4.1.4.9): an access to pci_cfg_data goes to
+ *    BAR0 at cap.offset with width cap.length (1, 2 or 4, offset aligned);
+ *    anything else reads 0 / is dropped and logged.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -41,6 +42,7 @@
 #define VIRTIO_PCI_CAP_NOTIFY_CFG 2
 #define VIRTIO_PCI_CAP_ISR_CFG    3
 #define VIRTIO_PCI_CAP_DEVICE_CFG 4
+#define VIRTIO_PCI_CAP_PCI_CFG    5
 
 #define BAR0_SIZE     0x4000
 #define COMMON_OFF    0x0000
@@ -58,6 +60,7 @@ struct virtio_pci {
     uint32_t device_feature_select;
     uint32_t driver_feature_select;
     uint16_t queue_select;
+    uint8_t pci_cfg_cap;          /* offset of the VIRTIO_PCI_CAP_PCI_CFG capability */
 };
 
 static void vp_notify(void *transport, struct virtio_dev *vdev, int q)
@@ -241,6 +244,48 @@ static void bar0_write(void *opaque, uint64_t off, uint64_t value, unsigned size
 
 static const struct io_ops bar0_ops = { bar0_read, bar0_write, 1, 8 };
 
+/** The BAR0 access the PCI_CFG window names, or false if it is not a valid one (4.1.4.9.1). */
+static bool pci_cfg_window(struct virtio_pci *vp, uint32_t *off, unsigned *len)
+{
+    uint8_t c = vp->pci_cfg_cap;
+    uint8_t bar = (uint8_t)pci_get_config(&vp->pci, c + 4, 1);
+    *off = pci_get_config(&vp->pci, c + 8, 4);
+    *len = pci_get_config(&vp->pci, c + 12, 4);
+    if (bar != 0 || (*len != 1 && *len != 2 && *len != 4) || (*off & (*len - 1)) ||
+        *off >= BAR0_SIZE) {
+        qlog(LOG_GUEST_ERRORS, "%s: PCI_CFG window bar %u offset %#x length %u not usable",
+             vp->pci.name, bar, *off, *len);
+        return false;
+    }
+    return true;
+}
+
+static void vp_config_read(struct pci_device *d, uint32_t offset, unsigned len)
+{
+    struct virtio_pci *vp = d->opaque;
+    uint8_t c = vp->pci_cfg_cap;
+    if (!c || offset + len <= c + 16u || offset >= c + 20u)
+        return;
+    uint32_t off;
+    unsigned n;
+    uint32_t v = 0;
+    if (pci_cfg_window(vp, &off, &n))
+        v = (uint32_t)bar0_read(vp, off, n);
+    pci_set_config(d, c + 16, v, 4);
+}
+
+static void vp_config_written(struct pci_device *d, uint32_t offset, unsigned len)
+{
+    struct virtio_pci *vp = d->opaque;
+    uint8_t c = vp->pci_cfg_cap;
+    if (!c || offset + len <= c + 16u || offset >= c + 20u)
+        return;
+    uint32_t off;
+    unsigned n;
+    if (pci_cfg_window(vp, &off, &n))
+        bar0_write(vp, off, pci_get_config(d, c + 16, n), n);
+}
+
 /** Append a struct virtio_pci_cap (4.1.4) for @cfg_type at @offset/@length in BAR0. */
 static int add_virtio_cap(struct pci_device *d, uint8_t cfg_type, uint32_t offset, uint32_t length,
                           bool notify)
@@ -286,6 +331,21 @@ int virtio_pci_create(struct pci_host *host, int slot, struct virtio_dev *vdev)
     if (!rc)
         rc = add_virtio_cap(d, VIRTIO_PCI_CAP_NOTIFY_CFG, NOTIFY_OFF,
                             NOTIFY_MULT * vdev->num_queues, true);
+    if (!rc)
+        rc = add_virtio_cap(d, VIRTIO_PCI_CAP_PCI_CFG, 0, 0, false);
+    if (!rc && d->cap_next + 4u <= PCI_CONFIG_SIZE) {
+        uint8_t c = d->config[PCI_CAPABILITY_LIST];        /* the one just added */
+        pci_set_config(d, c + 2, 20, 1);                    /* cap_len includes pci_cfg_data */
+        d->cap_next = (uint8_t)(c + 20);
+        pci_set_wmask(d, c + 4, 0xFF, 1);                   /* bar */
+        pci_set_wmask(d, c + 8, 0xFFFFFFFFu, 4);            /* offset */
+        pci_set_wmask(d, c + 12, 0xFFFFFFFFu, 4);           /* length */
+        pci_set_wmask(d, c + 16, 0xFFFFFFFFu, 4);           /* pci_cfg_data */
+        vp->pci_cfg_cap = c;
+        d->opaque = vp;
+        d->config_read = vp_config_read;
+        d->config_written = vp_config_written;
+    }
     if (!rc)
         rc = pci_device_register(host, d, slot);
     if (rc) {

@@ -116,11 +116,23 @@ Test(pci, virtio_rng_function)
     int seen = 0;
     for (int p = find_cap(dev, 0x09, 0); p; p = find_cap(dev, 0x09, p)) {
         int type = cfg_rd(dev, p + 3, 1);
-        cr_assert(type >= 1 && type <= 4, "cfg_type %d", type);
+        cr_assert(type >= 1 && type <= 5, "cfg_type %d", type);
         cr_assert_eq(cfg_rd(dev, p + 4, 1), 0u, "in BAR0");
+        if (type == 5) {
+            /* 4.1.4.9: the PCI configuration access window into BAR0. */
+            cr_assert_eq(cfg_rd(dev, p + 2, 1), 20u, "cap_len");
+            cfg_wr(dev, p + 8, 0x12, 4);           /* num_queues */
+            cfg_wr(dev, p + 12, 2, 4);
+            cr_assert_eq(cfg_rd(dev, p + 16, 2), 1u, "num_queues through the window");
+            cfg_wr(dev, p + 8, 0x00, 4);           /* device_feature_select = 1 */
+            cfg_wr(dev, p + 12, 4, 4);
+            cfg_wr(dev, p + 16, 1, 4);
+            cfg_wr(dev, p + 8, 0x04, 4);
+            cr_assert_eq(cfg_rd(dev, p + 16, 4), 1u, "VERSION_1 (bit 32) through the window");
+        }
         seen |= 1 << type;
     }
-    cr_assert_eq(seen, 0x1E & ~(1 << 4), "common, notify, ISR (no device cfg for rng)");
+    cr_assert_eq(seen, 0x3E & ~(1 << 4), "common, notify, ISR, PCI cfg (no device cfg for rng)");
     /* BAR0 sizing (6.2.5.1). */
     uint32_t bar0 = cfg_rd(dev, 0x10, 4);
     cr_assert_geq(bar0, (uint32_t)PCI_MMIO_WINDOW_BASE, "assigned from the window");
