@@ -19,6 +19,7 @@
 
 #define MACHINE_MAX_CPUS 8
 #define MACHINE_MAX_DEVICES 16
+#define MACHINE_MAX_FW_CFG_FILES 16
 
 /**
  * One -device / -drive if=virtio the board instantiates (boot/board_virtio.c).
@@ -52,6 +53,14 @@ struct machine_config {
     uint8_t debug_exit_iosize;
     struct machine_device_config devices[MACHINE_MAX_DEVICES];  /* virtio devices, in order */
     int ndevices;
+    bool pc_testdev;            /* -device pc-testdev (devices/pc_testdev.c) */
+    /* -fw_cfg [name=]NAME,file=PATH|string=STR: files added to fw_cfg (boot/firmware_devices.c) */
+    struct machine_fw_cfg_file {
+        const char *name;
+        const char *file;       /* host file to read, or NULL */
+        const char *string;     /* literal contents (no NUL), or NULL */
+    } fw_cfg_files[MACHINE_MAX_FW_CFG_FILES];
+    int n_fw_cfg_files;
 };
 
 /** A built machine. */

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "boot/board_virtio.h"
+#include "boot/firmware.h"
 #include "boot/machine.h"
 #include "boot/x86_boot.h"
 #include "cpu/vcpu.h"
@@ -200,6 +201,11 @@ static int pc_load(struct machine *m, char *err, size_t err_len)
         set_err(err, err_len, "could not build the ACPI tables (RAM too small?)");
         return -1;
     }
+    /* Multiboot kernels and boot sectors (boot/realmode.c); 0 = not one of those. */
+    int fw = pc_boot_firmware_kernel(m, b->kernel, b->kernel_len, b->e820, b->e820_count, err,
+                                     err_len);
+    if (fw)
+        return fw < 0 ? -1 : 0;
     if (x86_load_kernel(&m->mem, b->kernel, b->kernel_len, b->initrd, b->initrd_len, b->cmdline,
                         b->e820, b->e820_count, b->rsdp_gpa, &b->boot, err, err_len))
         return -1;
@@ -266,6 +272,9 @@ static int pc_create_devices(struct machine *m, char *err, size_t err_len)
             return -1;
         }
     }
+    /* fw_cfg always, pc-testdev on request (boot/firmware_devices.c). */
+    if (pc_firmware_devices_create(m, b->isa_irq, b->e820, b->e820_count, err, err_len))
+        return -1;
     return 0;
 
 fail:
@@ -305,7 +314,8 @@ int machine_create(struct machine *m, const struct machine_config *cfg, char *er
     m->mem.backing_fd = -1;
     if (read_image("kernel", cfg->kernel_path, &b->kernel, &b->kernel_len, err, err_len))
         goto fail_board;
-    if (cfg->initrd_path &&
+    /* For a Multiboot kernel -initrd lists modules; multiboot.c reads them. */
+    if (cfg->initrd_path && !pc_kernel_is_multiboot(b->kernel, b->kernel_len) &&
         read_image("initrd", cfg->initrd_path, &b->initrd, &b->initrd_len, err, err_len))
         goto fail_board;
     b->cmdline = strdup(cfg->cmdline ? cfg->cmdline : "");

@@ -175,4 +175,13 @@ void x86_vcpu_setup_long_entry(struct vcpu *vcpu, uint64_t entry_gpa, uint64_t b
 void x86_vcpu_setup_prot32_entry(struct vcpu *vcpu, uint32_t entry_gpa, uint32_t eax, uint32_t ebx,
                                  uint64_t gdt_gpa, uint16_t gdt_limit, uint16_t cs, uint16_t ds);
 
+/**
+ * Entry state for real-address mode (SDM Vol. 3A 20.1), as a PC BIOS leaves
+ * it for a boot sector: CS:IP = @cs:@ip, SS:SP = @ss:@sp, DS = ES = FS = GS
+ * = 0, IDTR = the IVT at 0 (limit 0x3FF), EDX = @edx (DL = boot drive),
+ * other GPRs unchanged, IF = @intr_enabled, paging and protection off.
+ */
+void x86_vcpu_setup_real_entry(struct vcpu *vcpu, uint16_t cs, uint16_t ip, uint16_t ss, uint16_t sp,
+                               uint32_t edx, bool intr_enabled);
+
 #endif

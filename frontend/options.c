@@ -21,7 +21,8 @@ static void usage(void)
            "\n"
            "qtemu " QTEMU_VERSION " - an x86-64 system emulator (software interpreter)\n"
            "\n"
-           "  -kernel FILE        Linux bzImage, or an ELF vmlinux with a PVH entry note\n"
+           "  -kernel FILE        Linux bzImage, an ELF vmlinux with a PVH entry note, a Multiboot\n"
+           "                      kernel (-initrd \"mod args,mod2\" = modules) or a 512-byte boot sector\n"
            "  -initrd FILE        initial ramdisk\n"
            "  -append CMDLINE     kernel command line\n"
            "  -m SIZE             guest RAM (default 128M; suffixes K, M, G, T; plain number = MiB)\n"
@@ -35,6 +36,9 @@ static void usage(void)
            "  -accel tcg          software emulation (the only accelerator today)\n"
            "  -device isa-debug-exit[,iobase=0xf4][,iosize=0x04]\n"
            "                      a write of V to iobase exits with status (V << 1) | 1\n"
+           "  -device pc-testdev  QEMU's test device (scratch ports 0xe0/0xe8, IRQ lines 0x2000+n,\n"
+           "                      64 KiB MMIO at 0xff000000)\n"
+           "  -fw_cfg [name=]NAME,file=PATH|string=STR   a read-only fw_cfg file (fw_cfg is at 0x510)\n"
            "  -icount shift=N     deterministic virtual time: 2^N ns per instruction\n"
            "  -drive file=F,format=raw,if=virtio|none[,id=D][,readonly=on][,cache=..][,serial=S]\n"
            "                      raw disk image as virtio-blk (if=none: with -device ...,drive=D)\n"
@@ -166,8 +170,12 @@ static int parse_device(const char *arg, struct qtemu_options *o)
         }
         return 0;
     }
+    if (!strcmp(arg, "pc-testdev")) {       /* QEMU's test device: devices/pc_testdev.c */
+        o->machine.pc_testdev = true;
+        return 0;
+    }
     if (!strcmp(arg, "help")) {
-        printf("Devices: isa-debug-exit virtio-blk-pci virtio-blk-device virtio-rng-pci virtio-rng-device\n");
+        printf("Devices: isa-debug-exit pc-testdev virtio-blk-pci virtio-blk-device virtio-rng-pci virtio-rng-device\n");
         exit(0);
     }
     int vrc = qtemu_parse_virtio_device(arg);   /* frontend/virtio_opts.c */
@@ -175,6 +183,53 @@ static int parse_device(const char *arg, struct qtemu_options *o)
         return vrc;
     error_report("-device %s: '%.*s' is not a valid device model name", arg, (int)nlen, arg);
     return -1;
+}
+
+/*
+ * -fw_cfg [name=]NAME,file=PATH | -fw_cfg [name=]NAME,string=STR (QEMU's
+ * docs/specs/fw_cfg.rst "Externally Provided Items"): a read-only fw_cfg
+ * file for the guest. Names should start with "opt/" (QEMU warns otherwise;
+ * so do we). The strings stay owned by argv (copied when they need cutting).
+ */
+static int parse_fw_cfg(const char *arg, struct qtemu_options *o)
+{
+    if (o->machine.n_fw_cfg_files >= MACHINE_MAX_FW_CFG_FILES) {
+        error_report("-fw_cfg %s: at most %d -fw_cfg items", arg, MACHINE_MAX_FW_CFG_FILES);
+        return -1;
+    }
+    const char *rest = arg;
+    if (!strncmp(rest, "name=", 5))
+        rest += 5;
+    size_t nlen = strcspn(rest, ",");
+    char *name = strndup(rest, nlen);
+    const char *file = NULL, *string = NULL;
+    for (const char *p = rest[nlen] ? rest + nlen + 1 : NULL; p && *p;) {
+        const char *next = strchr(p, ',');
+        size_t len = next ? (size_t)(next - p) : strlen(p);
+        if (!strncmp(p, "file=", 5))
+            file = strndup(p + 5, len - 5);
+        else if (!strncmp(p, "string=", 7))
+            string = strndup(p + 7, len - 7);
+        else {
+            error_report("-fw_cfg %s: unknown parameter '%.*s' (use file= or string=)", arg, (int)len, p);
+            return -1;
+        }
+        p = next ? next + 1 : NULL;
+    }
+    if (!name || !*name || nlen >= 56) {
+        error_report("-fw_cfg %s: the name must be 1 to 55 characters", arg);
+        return -1;
+    }
+    if ((file != NULL) == (string != NULL)) {
+        error_report("-fw_cfg %s: give exactly one of file= and string=", arg);
+        return -1;
+    }
+    if (strncmp(name, "opt/", 4))
+        fprintf(stderr, "qtemu: warning: -fw_cfg name=%s: externally provided fw_cfg items should "
+                "be prefixed with \"opt/\"\n", name);
+    o->machine.fw_cfg_files[o->machine.n_fw_cfg_files++] =
+        (struct machine_fw_cfg_file){ name, file, string };
+    return 0;
 }
 
 /*
@@ -291,7 +346,7 @@ int qtemu_parse_options(int argc, char **argv, struct qtemu_options *o)
         /* Everything else takes an argument. */
         static const char *const with_arg[] = { "kernel", "initrd", "append", "m", "M", "machine",
             "cpu", "smp", "serial", "accel", "d", "D", "device", "icount", "display",
-            "gdb", "qmp", "object", NULL };
+            "gdb", "qmp", "object", "fw_cfg", NULL };
         bool known = false;
         for (const char *const *k = with_arg; *k; k++)
             if (!strcmp(name, *k))
@@ -410,6 +465,9 @@ int qtemu_parse_options(int argc, char **argv, struct qtemu_options *o)
             o->log_path = arg;
         } else if (!strcmp(name, "device")) {
             if (parse_device(arg, o))
+                return -1;
+        } else if (!strcmp(name, "fw_cfg")) {
+            if (parse_fw_cfg(arg, o))
                 return -1;
         } else if (!strcmp(name, "icount")) {
             char buf[32];

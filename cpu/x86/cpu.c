@@ -146,6 +146,31 @@ void x86_vcpu_setup_prot32_entry(struct vcpu *v, uint32_t entry_gpa, uint32_t ea
     x86_tlb_flush(cpu, false);
 }
 
+void x86_vcpu_setup_real_entry(struct vcpu *v, uint16_t cs, uint16_t ip, uint16_t ss, uint16_t sp,
+                               uint32_t edx, bool intr_enabled)
+{
+    struct x86_cpu *cpu = x86_cpu_of(v);
+    /* Real-address mode (SDM Vol. 3A 20.1): base = selector << 4, 64 KiB limits. */
+    seg_set(&cpu->seg[X86_CS], cs, (uint64_t)cs << 4, 0xffff, 0x9b);
+    for (int s = 0; s < X86_SREG_COUNT; s++)
+        if (s != X86_CS)
+            seg_set(&cpu->seg[s], 0, 0, 0xffff, 0x93);
+    seg_set(&cpu->seg[X86_SS], ss, (uint64_t)ss << 4, 0xffff, 0x93);
+    cpu->gdtr = (struct x86_dtr){ 0, 0xffff };
+    cpu->idtr = (struct x86_dtr){ 0, 0x3ff };   /* the IVT at 0 */
+    cpu->cr0 = X86_CR0_ET;
+    cpu->cr3 = cpu->cr4 = 0;
+    cpu->efer = 0;
+    cpu->cpl = 0;
+    cpu->code_mode = X86_MODE_16;
+    cpu->rflags = X86_FLAG_FIXED1 | (intr_enabled ? X86_FLAG_IF : 0);
+    cpu->gpr[X86_RSP] = sp;
+    cpu->gpr[X86_RDX] = edx;
+    cpu->rip = ip;
+    cpu->halted = false;
+    x86_tlb_flush(cpu, false);
+}
+
 /* ---------------------------------------------------------------- pins and hooks */
 
 static void x86_pin_set(void *opaque, int line, int level)
