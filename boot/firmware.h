@@ -88,7 +88,7 @@ const uint8_t *x86_minibios_image(size_t *len);
  * Put the machine in the state a PC BIOS (SeaBIOS) leaves it in: 8259 pair
  * initialised (ICW1-4: vectors 08h / 70h, cascade on IRQ2, 8086 mode; all
  * lines masked but IRQ0 and IRQ2), ELCR edge-triggered, PIT channel 0 in
- * mode 3 with count 0 (65536: 18.2 Hz), all through port writes on @bus;
+ * mode 2 with count 0 (65536: 18.2 Hz) as SeaBIOS programs it, all through port writes on @bus;
  * and in @mem the IVT (every vector to the mini-BIOS), the BIOS data area
  * (COM1, EBDA segment, memory size, equipment word, tick count 0) and the
  * mini-BIOS with the e820 table. 0, or -1 if low memory is not RAM.

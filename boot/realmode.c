@@ -18,8 +18,9 @@
  *    8259 master vectors 08h-0Fh, slave 70h-77h, cascade on IRQ2, 8086
  *    mode, IMR = all masked but IRQ0 (timer) and IRQ2 (cascade); ELCR all
  *    edge (no PCI interrupt is routed through the 8259 on this board: PCI
- *    INTx goes to IOAPIC pins 16-19); PIT channel 0 mode 3, count 0 =
- *    65536, i.e. 1193182 / 65536 = 18.2 Hz; IVT at 0 with every vector
+ *    INTx goes to IOAPIC pins 16-19); PIT channel 0 mode 2 (rate
+ *    generator: SeaBIOS's choice; the IBM PC BIOS used mode 3, same rate),
+ *    count 0 = 65536, i.e. 1193182 / 65536 = 18.2 Hz; IVT at 0 with every vector
  *    pointing into the mini-BIOS; BIOS data area at 0x400 (COM1 = 0x3F8,
  *    EBDA segment 9FC0h, equipment word with one serial port, base memory
  *    KiB = the e820 RAM entry at 0, tick count 0).
@@ -120,8 +121,9 @@ int x86_firmware_init(struct bus *bus, struct guest_mem *mem, const struct e820_
     outb(bus, 0xA1, 0xFF);
     outb(bus, 0x4D0, 0x00);  /* ELCR: every ISA IRQ edge-triggered */
     outb(bus, 0x4D1, 0x00);
-    /* PIT channel 0: lobyte/hibyte, mode 3 (square wave), binary, count 0 = 65536 (8254 datasheet). */
-    outb(bus, 0x43, 0x36);
+    /* PIT channel 0: lobyte/hibyte, mode 2 (rate generator), binary, count 0 = 65536
+     * (8254 datasheet; SeaBIOS src/hw/timer.c pit_setup). */
+    outb(bus, 0x43, 0x34);
     outb(bus, 0x40, 0x00);
     outb(bus, 0x40, 0x00);
 

@@ -395,6 +395,11 @@ uint32_t mb_main(uint32_t magic, const struct mb_info *mbi)
         check(mods[i].start >= 0x100000, "module above 1 MiB", mods[i].start, 0x100000);
     }
 
+    /* Firmware state (SeaBIOS pit_setup): 8254 read-back status of channel 0 =
+     * lobyte/hibyte, mode 2, binary (datasheet "Read-Back Command"). */
+    outb(0x43, 0xe2);
+    CHECK_EQ("PIT channel 0 programmed by the firmware (mode 2, 16-bit)", inb(0x40) & 0x3f, 0x34);
+
     /* fw_cfg (docs/specs/fw_cfg.rst). */
     uint8_t sig[4];
     fw_select(0x0000);
