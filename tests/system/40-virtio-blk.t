@@ -8,6 +8,8 @@
 #     after its post-sync marker qtemu is killed with SIGKILL; then the
 #     host's e2fsck -fn must find the file system clean and debugfs must read
 #     /newfile back equal to the host's `seq 1 50000` (FLUSH reached the disk);
+#   - on pc the kernel drives virtio-blk-pci through MSI-X; on microvm the
+#     interrupt is the GSI the DSDT names;
 #   - virtio-rng-pci: the kernel picks virtio_rng as the current hwrng and
 #     two 64-byte reads of /dev/hwrng are not all zero and differ;
 #   - the same mount/read/write/fsck on -M microvm with virtio-blk-device
@@ -17,7 +19,7 @@
 LIMIT=${QTEMU_BOOT_TIMEOUT:-600}
 KERNEL="$GUEST/vmlinuz-cloud"
 INITRD="$GUEST/initramfs.cpio.gz"
-N=16
+N=18
 echo "1..$N"
 if [ ! -f "$KERNEL" ] || [ ! -f "$INITRD" ] || ! command -v mke2fs >/dev/null || ! command -v debugfs >/dev/null; then
     for i in $(seq 1 $N); do echo "ok $i # SKIP no guest in $GUEST (make fetch) or no e2fsprogs"; done
@@ -78,9 +80,14 @@ check "pc: kernel uses virtio_rng as /dev/hwrng" grep -q "QTEMU-RNG-CURRENT: vir
 check "pc: two 64-byte reads of /dev/hwrng: 128 hex digits, not all zero, different" \
     sh -c "[ \${#1} -eq 128 ] && [ \${#2} -eq 128 ] && [ \"\$1\" != \"\$2\" ] && echo \"\$1\" | grep -q '[1-9a-f]'" _ "$r1" "$r2"
 
+check "pc: virtio-blk requests complete through MSI-X (PCI-MSI virtio0-req.0 count > 0)" \
+    grep -Eq "QTEMU-IRQ: +[0-9]+: [1-9][0-9]* PCI-MSI .*virtio0-req.0" "$TMP/pc.console"
+
 boot microvm -M microvm -drive file="$TMP/microvm.img",format=raw,if=none,id=d1 \
     -device virtio-blk-device,drive=d1
 disk_checks microvm "$TMP/microvm.img"
+check "microvm: virtio-mmio interrupts arrive on IOAPIC GSI 16 (from the DSDT's _CRS)" \
+    grep -Eq "QTEMU-IRQ: +16: [1-9][0-9]* IO-APIC.*virtio0" "$TMP/microvm.console"
 
 # Option mistakes: one line on stderr naming the problem, status 1.
 bad() {  # bad "name" "expected text" args...
