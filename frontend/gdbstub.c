@@ -254,7 +254,7 @@ static void sock_flush(struct gdbstub *gs)
 /** Frame @data as $data#cs and send it (and keep it for a resend). */
 static void send_packet(struct gdbstub *gs, const char *data, size_t len)
 {
-    char *p = malloc(len + 4);
+    char *p = malloc(len + 5);     /* '$' data '#' 2 digits, and snprintf's NUL */
     if (!p)
         return;
     uint8_t sum = 0;

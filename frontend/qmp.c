@@ -557,6 +557,8 @@ static void handle_message(struct qmp *q, const char *text, size_t len)
  */
 static void qmp_feed(struct qmp *q, const char *buf, size_t len)
 {
+    if (!len)
+        return;
     if (q->in_len + len > q->in_cap) {
         size_t cap = q->in_cap ? q->in_cap : 4096;
         while (cap < q->in_len + len)
