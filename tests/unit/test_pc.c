@@ -70,6 +70,14 @@ void x86_vcpu_setup_prot32_entry(struct vcpu *v, uint32_t entry_gpa, uint32_t ea
     f->gdt = gdt_gpa;
 }
 
+/* Real-mode entry (boot sectors, boot/realmode.c): counted like the others. */
+void x86_vcpu_setup_real_entry(struct vcpu *v, uint16_t cs, uint16_t ip, uint16_t ss, uint16_t sp,
+                               uint32_t edx, bool intr_enabled)
+{
+    struct fake_vcpu *f = (struct fake_vcpu *)v;
+    f->entry = (uint64_t)cs << 4 | ip;
+}
+
 /* ---------------------------------------------------------------- weak device stubs */
 
 static int stub_dummy;
