@@ -119,5 +119,9 @@ void x86_ops_avx_int_init(x86_exec_fn *vex);
 void x86_ops_avx_perm_init(x86_exec_fn *vex);
 void x86_ops_fma_init(x86_exec_fn *vex);
 void x86_ops_bmi_init(x86_exec_fn *vex);
+/** VEX forms of ops_sse42.c (VPCMPxSTRx), ops_aes.c (VAES*, VPCLMULQDQ), ops_f16c.c. */
+void x86_ops_sse42_vex_init(x86_exec_fn *vex);
+void x86_ops_aes_vex_init(x86_exec_fn *vex);
+void x86_ops_f16c_vex_init(x86_exec_fn *vex);
 
 #endif

@@ -50,6 +50,9 @@
  *   1.ECX SSSE3 (max)   ops_sse4.c (0F 38 / 0F 3A maps)
  *   1.ECX CX16          ops_bit.c (CMPXCHG16B)
  *   1.ECX SSE4.1 (max)  ops_sse4.c
+ *   1.ECX SSE4.2 (max)  ops_sse4.c (PCMPGTQ), ops_sse42.c (PCMPxSTRx), ops_bit.c (CRC32)
+ *   1.ECX AES PCLMULQDQ (max) ops_aes.c
+ *   1.ECX F16C (max)    ops_f16c.c
  *   1.ECX POPCNT (max)  ops_bit.c
  *   1.ECX FMA (max)     ops_fma.c
  *   1.ECX XSAVE (max)   ops_xsave.c (XSAVE/XRSTOR/XSAVEOPT/XSAVEC, XGETBV/XSETBV, leaf 0DH)
@@ -77,7 +80,7 @@
  *   80000007.EDX[8]     invariant TSC: x86_rdtsc follows the virtual clock
  *
  * Not advertised (not implemented yet): VME, MCE/MCA, MTRR, SS, HTT,
- * SSE4.2 (no PCMPxSTRx in ops_sse4.c), F16C, AES, PCLMULQDQ, XSAVES, x2APIC,
+ * VAES, VPCLMULQDQ (the VEX.256 forms), XSAVES, x2APIC,
  * TSC-deadline, PCID/INVPCID, MONITOR/MWAIT, ERMS, UMIP, PKU, SPEC_CTRL/IBRS/STIBP.
  */
 #include <string.h>
@@ -101,9 +104,10 @@ static const uint32_t base_features[X86_FW_COUNT] = {
 
 /* Added by the max model. */
 static const uint32_t max_features[X86_FW_COUNT] = {
-    [X86_FW_1_ECX] = BIT(9) /* SSSE3 */ | BIT(12) /* FMA */ | BIT(19) /* SSE4.1 */ |
-                     BIT(22) /* MOVBE */ | BIT(23) /* POPCNT */ | BIT(26) /* XSAVE */ |
-                     BIT(28) /* AVX */ | BIT(30) /* RDRAND */,
+    [X86_FW_1_ECX] = BIT(1) /* PCLMULQDQ */ | BIT(9) /* SSSE3 */ | BIT(12) /* FMA */ |
+                     BIT(19) /* SSE4.1 */ | BIT(20) /* SSE4.2 */ | BIT(22) /* MOVBE */ |
+                     BIT(23) /* POPCNT */ | BIT(25) /* AES */ | BIT(26) /* XSAVE */ |
+                     BIT(28) /* AVX */ | BIT(29) /* F16C */ | BIT(30) /* RDRAND */,
     [X86_FW_81_EDX] = BIT(26) /* PDPE1GB */ | BIT(27) /* RDTSCP */,
     [X86_FW_81_ECX] = BIT(5) /* ABM (LZCNT) */ | BIT(8) /* PREFETCHW */,
     [X86_FW_7_EBX] = BIT(0) /* FSGSBASE */ | BIT(3) /* BMI1 */ | BIT(5) /* AVX2 */ |

@@ -11,7 +11,8 @@
  *                    integer), ops_avx_perm.c (F128 permutes, broadcasts)
  *   AVX2  7.EBX[5]   ops_avx_int.c (256-bit integer, variable shifts,
  *                    gathers), ops_avx_perm.c (VPERMD/Q/PS/PD, I128 ops)
- *   FMA   1.ECX[12]  ops_fma.c;  F16C 1.ECX[29] ops_avx_fp.c
+ *   FMA   1.ECX[12]  ops_fma.c;  F16C 1.ECX[29] ops_f16c.c
+ *   SSE4.2 (VPCMPxSTRx) ops_sse42.c; AES, PCLMULQDQ ops_aes.c
  *   BMI1/BMI2        ops_bmi.c
  */
 #include "cpu/x86/avx_priv.h"
@@ -443,4 +444,7 @@ void x86_ops_vex_init(x86_exec_fn *vex)
     x86_ops_avx_perm_init(vex);
     x86_ops_fma_init(vex);
     x86_ops_bmi_init(vex);
+    x86_ops_sse42_vex_init(vex);
+    x86_ops_aes_vex_init(vex);
+    x86_ops_f16c_vex_init(vex);
 }

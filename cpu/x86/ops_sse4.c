@@ -6,8 +6,8 @@
  * PMULLD, PHMINPOSUW, ROUND*, BLENDPS/PD, PBLENDW, PEXTR*, EXTRACTPS,
  * PINSR*, INSERTPS, DPPS/DPPD, MPSADBW) and SSE4.2's PCMPGTQ.
  * Not here: 0F 38 F0/F1/F6 (MOVBE/CRC32/ADCX, integer helper), 0F 38 82
- * (INVPCID, system helper); PCMPESTRI/ISTRI/ESTRM/ISTRM (0F 3A 60-63) are
- * not implemented (#UD), so SSE4.2 must not be advertised.
+ * (INVPCID, system helper); PCMPESTRI/ISTRI/ESTRM/ISTRM (0F 3A 60-63) are in
+ * ops_sse42.c and AES-NI/PCLMULQDQ in ops_aes.c (registered from here).
  * SDM Vol. 2 instruction pages. Integer lanes in C; FP (ROUND*, DPPS/DPPD)
  * on the host under the guest MXCSR (see sse_priv.h).
  */
@@ -471,4 +471,6 @@ void x86_ops_sse4_init(x86_exec_fn *table)
     table[X86_OP(X86_MAP_0F3A, 0x40)] = op_dp;
     table[X86_OP(X86_MAP_0F3A, 0x41)] = op_dp;
     table[X86_OP(X86_MAP_0F3A, 0x42)] = op_mpsadbw;
+    x86_ops_sse42_init(table);     /* 0F 3A 60-63 */
+    x86_ops_aes_init(table);       /* 0F 38 DB-DF, 0F 3A DF, 0F 3A 44 */
 }

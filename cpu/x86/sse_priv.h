@@ -180,6 +180,9 @@ void x86_ops_sse_mov_init(x86_exec_fn *table);
 void x86_ops_sse_int_init(x86_exec_fn *table);
 void x86_ops_sse_fp_init(x86_exec_fn *table);
 void x86_ops_sse4_init(x86_exec_fn *table);
+/** SSE4.2 PCMPxSTRx (ops_sse42.c) and AES-NI/PCLMULQDQ (ops_aes.c), legacy encodings. */
+void x86_ops_sse42_init(x86_exec_fn *table);
+void x86_ops_aes_init(x86_exec_fn *table);
 void x86_ops_fxsave_init(x86_exec_fn *table);
 
 /**

@@ -445,7 +445,7 @@ static void print_bytes(const uint8_t *b, size_t n)
 }
 
 /** Run one case; returns true on a match. */
-static bool run_case(const uint8_t *bytes, size_t n, const char *name, int verbose)
+static qt_unused bool run_case(const uint8_t *bytes, size_t n, const char *name, int verbose)
 {
     uint8_t mem_in[sizeof(tmem)], mem_host[sizeof(tmem)], img[416];
     for (size_t i = 0; i < sizeof(tmem); i++)
