@@ -308,10 +308,15 @@ static char *path_join(const char *dir, const char *name, int *err)
         *err = ENOMEM;
         return NULL;
     }
-    if (dir[0])
-        snprintf(p, n, "%s/%s", dir, name);
-    else
-        snprintf(p, n, "%s", name);
+    /* n was computed from both lengths above: plain copies cannot overflow. */
+    size_t dlen = strlen(dir), nlen = strlen(name);
+    char *q = p;
+    if (dlen) {
+        memcpy(q, dir, dlen);
+        q += dlen;
+        *q++ = '/';
+    }
+    memcpy(q, name, nlen + 1);
     return p;
 }
 

@@ -340,7 +340,12 @@ int slirp_net_parse_opts(const char *opts, struct slirp_net_config *cfg, char *e
             memcpy(val, eq + 1, vlen);
         val[vlen] = 0;
         if (klen == 2 && !strncmp(p, "id", 2)) {
-            snprintf(cfg->id, sizeof(cfg->id), "%s", val);
+            if (vlen >= sizeof(cfg->id)) {
+                snprintf(err, err_len, "-netdev user: id '%s' longer than %zu characters", val,
+                         sizeof(cfg->id) - 1);
+                return -1;
+            }
+            memcpy(cfg->id, val, vlen + 1);
         } else if (klen == 7 && !strncmp(p, "hostfwd", 7)) {
             if (cfg->nfwd == SLIRP_NET_MAX_FWD) {
                 snprintf(err, err_len, "-netdev user: at most %d hostfwd rules", SLIRP_NET_MAX_FWD);
