@@ -25,6 +25,19 @@
 #include "devices/bus.h"
 #include "util/log.h"
 
+/* Per host thread (bus.h): which vCPU's accesses this thread dispatches. */
+static _Thread_local int current_cpu = -1;
+
+void bus_set_current_cpu(int index)
+{
+    current_cpu = index;
+}
+
+int bus_current_cpu(void)
+{
+    return current_cpu;
+}
+
 void bus_init(struct bus *bus)
 {
     memset(bus, 0, sizeof *bus);

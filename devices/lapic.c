@@ -34,10 +34,17 @@
  *    dropped (KVM behaviour); INIT/NMI/SIPI are still accepted (SDM 10.4.7.2).
  *    Disabling through the SVR sets every LVT mask bit, and LVT writes while
  *    disabled keep the mask set.
- *  - Limitation: every CPU's APIC sits at the same physical address, but the
- *    bus has one MMIO map, so only the APIC with ID 0 registers its MMIO
- *    region. The register logic (lapic_reg_read/lapic_reg_write) is separate
- *    from the MMIO dispatch so that a per-vCPU dispatch can be added for SMP.
+ *  - Banked MMIO page (SMP): every CPU sees its own APIC at the same
+ *    physical address (SDM Vol. 3A 10.4.1), but the bus has one MMIO map.
+ *    So one region per distinct APIC base is mapped, shared by every APIC
+ *    of that bus using that base, and an access goes to the APIC of the CPU
+ *    making it: bus_current_cpu() (set by whatever runs the vCPU) indexes
+ *    the cluster, whose entry i is the APIC of vCPU i (lapic_set_cluster).
+ *    An access made on behalf of no CPU (-1), or of a CPU not in this
+ *    bus's cluster (unit tests), reaches the APIC that mapped the page. A
+ *    CPU whose own APIC was relocated elsewhere sees the old page as
+ *    unassigned (all-ones, writes dropped), as the page then decodes to
+ *    memory (10.4.5) and we have none there.
  *  - Delivery is instantaneous: ICR delivery status always reads idle.
  *  - Clearing IA32_APIC_BASE[11] resets the register file to its power-up
  *    state (10.4.3) but leaves the MMIO page mapped (the SDM lets the page
@@ -102,7 +109,7 @@ struct lapic {
     struct irq_line cpu_pins;       /* .line is overridden with enum cpu_pin */
     struct i8259 *pic;              /* ExtINT source behind LINT0, may be NULL */
     uint64_t apic_base;             /* IA32_APIC_BASE */
-    bool mmio_mapped;
+    bool mmio_mapped;               /* this APIC uses the page at mmio_gpa (maybe shared) */
     uint64_t mmio_gpa;
 
     uint32_t id;                    /* ID register, xAPIC ID in bits 31:24 */
@@ -125,7 +132,14 @@ struct lapic {
     void *eoi_opaque;
 };
 
-/* The APIC bus: every APIC of the machine (lapic_set_cluster). */
+/*
+ * The APIC bus: every APIC of the machine (lapic_set_cluster); entry i is
+ * the APIC of vCPU i. Decided: one machine per process, so this is a file
+ * static (pre-SMP design); it is written only while the board is built or
+ * destroyed, and read by every vCPU: with a thread per vCPU it stays
+ * read-only while they run (delivery into an APIC then needs that APIC's
+ * lock - see docs/ARCHITECTURE.md "SMP").
+ */
 #define LAPIC_CLUSTER_MAX 256
 static struct lapic *cluster[LAPIC_CLUSTER_MAX];
 static int cluster_count;
@@ -625,9 +639,29 @@ void lapic_reg_write(struct lapic *apic, uint32_t offset, uint32_t value)
 
 /* ---------------------------------------------------------------- MMIO */
 
+/*
+ * The APIC an access to the page mapped by @owner reaches (header: banked
+ * MMIO page), or NULL when the accessing CPU's own APIC is elsewhere.
+ */
+static struct lapic *lapic_mmio_target(struct lapic *owner)
+{
+    int cpu = bus_current_cpu();
+    if (cpu < 0 || cpu >= cluster_count || cluster[cpu]->bus != owner->bus)
+        return owner;
+    struct lapic *self = cluster[cpu];
+    if (self->mmio_mapped && self->mmio_gpa == owner->mmio_gpa)
+        return self;
+    return NULL;
+}
+
 static uint64_t lapic_mmio_read(void *opaque, uint64_t offset, unsigned size)
 {
-    struct lapic *apic = opaque;
+    struct lapic *apic = lapic_mmio_target(opaque);
+    if (!apic) {
+        qlog(LOG_GUEST_ERRORS, "lapic: CPU %d reads an APIC page that is not its own",
+             bus_current_cpu());
+        return size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
+    }
     uint32_t v = lapic_reg_read(apic, (uint32_t)(offset & ~3ull) & 0xfff);
     unsigned shift = (offset & 3) * 8;
     return size >= 4 ? v : (v >> shift) & ((1u << (size * 8)) - 1);
@@ -641,23 +675,61 @@ static void lapic_mmio_write(void *opaque, uint64_t offset, uint64_t value, unsi
              (unsigned long long)offset);
         return;
     }
-    lapic_reg_write(opaque, (uint32_t)offset & 0xfff, (uint32_t)value);
+    struct lapic *apic = lapic_mmio_target(opaque);
+    if (!apic) {
+        qlog(LOG_GUEST_ERRORS, "lapic: CPU %d writes an APIC page that is not its own",
+             bus_current_cpu());
+        return;
+    }
+    lapic_reg_write(apic, (uint32_t)offset & 0xfff, (uint32_t)value);
 }
 
 static const struct io_ops lapic_mmio_ops = {
     .read = lapic_mmio_read, .write = lapic_mmio_write, .min_access = 1, .max_access = 4,
 };
 
+/*
+ * Stop using the page @apic had mapped. The region goes away with its last
+ * user; while another APIC of the bus still uses it, it is handed to that
+ * one (the owner is only the fallback target, lapic_mmio_target).
+ */
+static void lapic_unmap(struct lapic *apic)
+{
+    if (!apic->mmio_mapped)
+        return;
+    apic->mmio_mapped = false;
+    const struct io_region *r = io_space_find(&apic->bus->mmio, apic->mmio_gpa);
+    if (!r || r->ops != &lapic_mmio_ops || r->opaque != apic)
+        return;                         /* someone else's region: leave it */
+    struct lapic *heir = NULL;
+    for (int i = 0; i < cluster_count && !heir; i++) {
+        struct lapic *o = cluster[i];
+        if (o != apic && o->bus == apic->bus && o->mmio_mapped && o->mmio_gpa == apic->mmio_gpa)
+            heir = o;
+    }
+    struct io_region copy = *r;
+    io_space_remove(&apic->bus->mmio, apic->mmio_gpa);
+    if (heir) {
+        copy.opaque = heir;
+        io_space_add(&apic->bus->mmio, &copy);   /* same range just freed: cannot clash */
+    }
+}
+
+/** Map (or share) the APIC page at IA32_APIC_BASE for @apic (header: banked page). */
 static void lapic_map(struct lapic *apic)
 {
-    if (apic->mmio_mapped) {
-        io_space_remove(&apic->bus->mmio, apic->mmio_gpa);
-        apic->mmio_mapped = false;
+    if (!apic->bus)
+        return;
+    lapic_unmap(apic);
+    uint64_t base = apic->apic_base & APIC_BASE_ADDR_MASK;
+    const struct io_region *shared = io_space_find(&apic->bus->mmio, base);
+    if (shared && shared->ops == &lapic_mmio_ops && shared->base == base) {
+        apic->mmio_mapped = true;       /* another CPU's APIC already maps it */
+        apic->mmio_gpa = base;
+        return;
     }
-    if (!apic->bus || (apic->id >> 24) != 0)
-        return;                         /* see header: only APIC 0 is mapped */
     struct io_region r = {
-        .base = apic->apic_base & APIC_BASE_ADDR_MASK, .size_bytes = 0x1000,
+        .base = base, .size_bytes = 0x1000,
         .ops = &lapic_mmio_ops, .opaque = apic, .name = "lapic",
     };
     if (io_space_add(&apic->bus->mmio, &r) == 0) {

@@ -303,6 +303,11 @@ int qtemu_main_loop(struct machine *m, const struct qtemu_options *opts)
             frontend_stdin_retry();
 
         enum frontend_input in;
+        /* A vCPU that halted earlier in this round may have been woken since
+         * by another one (an IPI sets its attention word): no sleep then. */
+        for (int i = 0; i < m->ncpus && all_halted; i++)
+            if (atomic_load_explicit(&m->cpus[i]->attention, memory_order_relaxed))
+                all_halted = false;
         if (all_halted || ml.paused) {
             frontend_chardev_flush();
             int64_t next = ml.paused ? INT64_MAX : qtimer_next_deadline();

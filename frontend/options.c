@@ -28,7 +28,8 @@ static void usage(void)
            "  -m SIZE             guest RAM (default 128M; suffixes K, M, G, T; plain number = MiB)\n"
            "  -M, -machine TYPE   board: pc (default) or microvm (virtio-mmio, no PCI)\n"
            "  -cpu MODEL          qemu64 (default) or max (everything implemented)\n"
-           "  -smp N              number of vCPUs (1 today)\n"
+           "  -smp [cpus=]N[,maxcpus=N][,sockets=S][,dies=D][,cores=C][,threads=T]\n"
+           "                      vCPUs (1..8; topology checked as QEMU does, guest sees N packages)\n"
            "  -nographic          no display; serial on stdio\n"
            "  -display none       no display\n"
            "  -serial DEV         stdio | file:PATH | none (default stdio)\n"
@@ -284,6 +285,107 @@ static int parse_object(const char *arg, struct qtemu_options *o, uint64_t *size
     return 0;
 }
 
+/*
+ * -smp [cpus=]N[,maxcpus=M][,sockets=S][,dies=D][,clusters=1][,cores=C][,threads=T],
+ * with QEMU 7.2's rules (hw/core/machine-smp.c, smp_parse, pc machines of
+ * 6.2 and later): every given number is >= 1; missing ones are derived from
+ * maxcpus (= cpus by default) preferring cores over sockets, then threads;
+ * cpus defaults to maxcpus; the product sockets*dies*cores*threads must
+ * equal maxcpus and maxcpus >= cpus. Decided: no CPU hotplug, so maxcpus
+ * must equal cpus; the topology is validated but not shown to the guest,
+ * which sees cpus single-threaded packages (CPUID has no topology leaves),
+ * as with "-smp N". Sets o->machine.smp, or prints one line and returns -1.
+ */
+static int parse_smp(const char *arg, struct qtemu_options *o)
+{
+    static const char *const names[] = { "cpus", "maxcpus", "sockets", "dies", "clusters",
+                                         "cores", "threads" };
+    enum { CPUS, MAXCPUS, SOCKETS, DIES, CLUSTERS, CORES, THREADS, NKEYS };
+    long val[NKEYS] = { 0 };
+    const char *p = arg;
+    for (int first = 1; *p; first = 0) {
+        size_t n = strcspn(p, ",");
+        size_t klen = strcspn(p, "=,");
+        int key = -1;
+        const char *v = p;
+        if (klen < n) {                           /* key=value */
+            for (int k = 0; k < NKEYS; k++)
+                if (strlen(names[k]) == klen && !strncmp(p, names[k], klen))
+                    key = k;
+            if (key < 0) {
+                error_report("-smp %s: unknown parameter '%.*s'", arg, (int)klen, p);
+                return -1;
+            }
+            v = p + klen + 1;
+        } else if (first) {
+            key = CPUS;                           /* implied key of the first item */
+        } else {
+            error_report("-smp %s: '%.*s' is not key=value", arg, (int)n, p);
+            return -1;
+        }
+        char *end;
+        errno = 0;
+        long x = strtol(v, &end, 10);
+        if (end == v || (end != p + n) || errno || x < 1 || x > 4096) {
+            error_report("-smp %s: %s must be a number >= 1", arg, names[key]);
+            return -1;
+        }
+        val[key] = x;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    if (val[CLUSTERS] > 1) {
+        error_report("-smp %s: clusters not supported by this machine's CPU topology", arg);
+        return -1;
+    }
+    long cpus = val[CPUS], maxcpus = val[MAXCPUS], sockets = val[SOCKETS];
+    long dies = val[DIES] ? val[DIES] : 1, cores = val[CORES], threads = val[THREADS];
+    if (!cpus && !maxcpus) {
+        sockets = sockets ? sockets : 1;
+        cores = cores ? cores : 1;
+        threads = threads ? threads : 1;
+    } else {
+        maxcpus = maxcpus ? maxcpus : cpus;
+        if (!cores) {                             /* prefer cores over sockets (QEMU >= 6.2) */
+            sockets = sockets ? sockets : 1;
+            threads = threads ? threads : 1;
+            cores = maxcpus / (sockets * dies * threads);
+        } else if (!sockets) {
+            threads = threads ? threads : 1;
+            sockets = maxcpus / (dies * cores * threads);
+        }
+        if (!threads)
+            threads = maxcpus / (sockets * dies * cores);
+    }
+    long product = sockets * dies * cores * threads;
+    maxcpus = maxcpus ? maxcpus : product;
+    cpus = cpus ? cpus : maxcpus;
+    if (product != maxcpus) {
+        error_report("-smp %s: invalid CPU topology: product of the hierarchy must match maxcpus: "
+                     "sockets (%ld) * dies (%ld) * cores (%ld) * threads (%ld) != maxcpus (%ld)",
+                     arg, sockets, dies, cores, threads, maxcpus);
+        return -1;
+    }
+    if (maxcpus < cpus) {
+        error_report("-smp %s: invalid CPU topology: maxcpus must be equal to or greater than smp",
+                     arg);
+        return -1;
+    }
+    if (maxcpus > MACHINE_MAX_CPUS) {
+        error_report("-smp %s: invalid SMP CPUs %ld: at most %d CPUs", arg, maxcpus,
+                     MACHINE_MAX_CPUS);
+        return -1;
+    }
+    if (maxcpus != cpus) {
+        error_report("-smp %s: maxcpus (%ld) must equal cpus (%ld): CPU hotplug is not supported",
+                     arg, maxcpus, cpus);
+        return -1;
+    }
+    o->machine.smp = (int)cpus;
+    return 0;
+}
+
 int qtemu_parse_options(int argc, char **argv, struct qtemu_options *o)
 {
     memset(o, 0, sizeof(*o));
@@ -425,21 +527,8 @@ int qtemu_parse_options(int argc, char **argv, struct qtemu_options *o)
                 return -1;
             }
         } else if (!strcmp(name, "smp")) {
-            char *end;
-            const char *v = arg;
-            char buf[32];
-            if (!strncmp(arg, "cpus=", 5))
-                v = param_value(arg, "cpus", buf, sizeof(buf));
-            long n = strtol(v, &end, 10);
-            if (end == v || (*end && *end != ',') || n < 1 || n > MACHINE_MAX_CPUS) {
-                error_report("-smp %s: invalid CPU count (1..%d)", arg, MACHINE_MAX_CPUS);
+            if (parse_smp(arg, o))
                 return -1;
-            }
-            if (n > 1) {
-                error_report("-smp %s: more than one vCPU is not implemented yet", arg);
-                return -1;
-            }
-            o->machine.smp = (int)n;
         } else if (!strcmp(name, "serial")) {
             o->serial = arg;
         } else if (!strcmp(name, "accel")) {

@@ -15,6 +15,24 @@
  * every few thousand iterations, so the latency is bounded. STI and MOV SS
  * end their block; when an interrupt is waiting, the next block is cut to
  * the one shadowed instruction, so the interrupt arrives right after it.
+ *
+ * SMP (SDM Vol. 3A 9.4 "Multiple-Processor (MP) Initialization", 10.6.1):
+ *  - the BSP is the vCPU whose APIC reports IA32_APIC_BASE.BSP (vCPU 0
+ *    before the board installs the APIC); every other vCPU comes out of
+ *    reset in the wait-for-SIPI state (halted; INTR, NMI blocked), which is
+ *    where a BIOS would park the APs: there is no firmware;
+ *  - CPU_PIN_INIT latches an INIT; the run loop performs it at the next
+ *    block boundary: the Table 9-1 INIT state, which differs from reset in
+ *    keeping x87/SSE/AVX state, MXCSR, XCR0, CR0.CD/NW, the TSC, the MTRRs
+ *    and the other MSRs; an AP then waits for SIPI, the BSP restarts at the
+ *    reset vector. A SIPI with vector VV starts a waiting AP in real mode at
+ *    CS = VV00h (base VV000h), IP = 0 (9.4.4.1); a SIPI that finds the CPU
+ *    not waiting is ignored, as is the second one of INIT-SIPI-SIPI;
+ *  - self-modifying code across vCPUs: each vCPU has its own block cache
+ *    and TLB, the code-page bitmap is per guest_mem; its hook points at the
+ *    group of vCPUs sharing that memory and fans out (see x86_smc_group);
+ *  - the run loop sets bus_current_cpu() for the slice, so the banked local
+ *    APIC page reaches this vCPU's APIC.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -43,6 +61,19 @@ static void seg_set(struct x86_seg *s, uint16_t sel, uint64_t base, uint32_t lim
     s->base = base;
     s->limit = limit;
     s->attr = attr;
+}
+
+/*
+ * Is this the bootstrap processor? The APIC's IA32_APIC_BASE.BSP says (SDM
+ * Vol. 3A 10.4.4); before the board installs the APIC, vCPU 0 is.
+ */
+static bool x86_is_bsp(struct x86_cpu *cpu)
+{
+    struct vcpu *v = &cpu->vcpu;
+    uint64_t base;
+    if (v->intc.msr_read && v->intc.msr_read(v->intc.opaque, MSR_IA32_APIC_BASE, &base))
+        return (base & (1ull << 8)) != 0;
+    return v->index == 0;
 }
 
 /** Power-on / INIT state, SDM Vol. 3A 9.1.1 Table 9-1. */
@@ -83,15 +114,109 @@ static void x86_reset(struct vcpu *v)
     cpu->halted = false;
     cpu->nmi_pending = cpu->nmi_blocked = cpu->init_pending = false;
     cpu->sipi_vector = -1;
-    cpu->wait_for_sipi = false;
+    /* No firmware: the APs go straight to wait-for-SIPI (9.4, see header). */
+    cpu->wait_for_sipi = !x86_is_bsp(cpu);   /* SDM Vol. 3A 9.4.1-9.4.2 BSP/AP roles */
+    cpu->halted = cpu->wait_for_sipi;
     cpu->intr_shadow = false;
     cpu->exc_nesting = 0;
     cpu->shutdown_requested = false;
     x86_fpu_reset(cpu);
     x86_tlb_flush(cpu, false);
     if (log_enabled(LOG_CPU_RESET)) {
-        qlog(LOG_CPU_RESET, "CPU %d reset", v->index);
+        qlog(LOG_CPU_RESET, "CPU %d reset%s", v->index, cpu->wait_for_sipi ? " (wait for SIPI)" : "");
         v->ops->dump(v, log_file());
+    }
+}
+
+/** State an INIT leaves unchanged (SDM Vol. 3A Table 9-1, "INIT: Unchanged"). */
+struct x86_init_kept {
+    union x86_fpreg st[8];
+    uint16_t fcw, fsw, ftw, fop, fcs, fds;
+    uint64_t fip, fdp;
+    union x86_xmm xmm[16], ymmh[16];
+    uint32_t mxcsr;
+    uint64_t xcr0, cr0_cache;
+    uint64_t star, lstar, cstar, sfmask, kernel_gs_base;
+    uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
+    uint64_t pat, tsc_aux, misc_enable;
+    int64_t tsc_offset;
+    uint64_t mtrr_def_type, mtrr_fixed[11], mtrr_var[16];
+};
+
+/*
+ * INIT (SDM Vol. 3A 9.1.1 Table 9-1 and its note 2): the reset state except
+ * for x87/SSE/AVX registers, MXCSR, the TSC, the MTRRs and "all other MSRs",
+ * and CR0.CD/NW; XCR0 too (KVM: "XCR0 is reset to 1 by RESET but not INIT").
+ * EFER is cleared (the CPU is back in real mode). The local APIC did its own
+ * INIT when it accepted the message (devices/lapic.c).
+ */
+static void x86_init(struct x86_cpu *cpu)
+{
+    struct x86_init_kept k;
+    memcpy(k.st, cpu->st, sizeof(k.st));
+    k.fcw = cpu->fcw; k.fsw = cpu->fsw; k.ftw = cpu->ftw; k.fop = cpu->fop;
+    k.fcs = cpu->fcs; k.fds = cpu->fds; k.fip = cpu->fip; k.fdp = cpu->fdp;
+    memcpy(k.xmm, cpu->xmm, sizeof(k.xmm));
+    memcpy(k.ymmh, cpu->ymmh, sizeof(k.ymmh));
+    k.mxcsr = cpu->mxcsr;
+    k.xcr0 = cpu->xcr0;
+    k.cr0_cache = cpu->cr0 & (X86_CR0_CD | X86_CR0_NW);
+    k.star = cpu->star; k.lstar = cpu->lstar; k.cstar = cpu->cstar; k.sfmask = cpu->sfmask;
+    k.kernel_gs_base = cpu->kernel_gs_base;
+    k.sysenter_cs = cpu->sysenter_cs; k.sysenter_esp = cpu->sysenter_esp;
+    k.sysenter_eip = cpu->sysenter_eip;
+    k.pat = cpu->pat; k.tsc_aux = cpu->tsc_aux; k.misc_enable = cpu->misc_enable;
+    k.tsc_offset = cpu->tsc_offset;
+    k.mtrr_def_type = cpu->mtrr_def_type;
+    memcpy(k.mtrr_fixed, cpu->mtrr_fixed, sizeof(k.mtrr_fixed));
+    memcpy(k.mtrr_var, cpu->mtrr_var, sizeof(k.mtrr_var));
+
+    x86_reset(&cpu->vcpu);
+
+    memcpy(cpu->st, k.st, sizeof(k.st));
+    cpu->fcw = k.fcw; cpu->fsw = k.fsw; cpu->ftw = k.ftw; cpu->fop = k.fop;
+    cpu->fcs = k.fcs; cpu->fds = k.fds; cpu->fip = k.fip; cpu->fdp = k.fdp;
+    memcpy(cpu->xmm, k.xmm, sizeof(k.xmm));
+    memcpy(cpu->ymmh, k.ymmh, sizeof(k.ymmh));
+    cpu->mxcsr = k.mxcsr;
+    cpu->xcr0 = k.xcr0;
+    cpu->cr0 = (cpu->cr0 & ~(X86_CR0_CD | X86_CR0_NW)) | k.cr0_cache;
+    cpu->star = k.star; cpu->lstar = k.lstar; cpu->cstar = k.cstar; cpu->sfmask = k.sfmask;
+    cpu->kernel_gs_base = k.kernel_gs_base;
+    cpu->sysenter_cs = k.sysenter_cs; cpu->sysenter_esp = k.sysenter_esp;
+    cpu->sysenter_eip = k.sysenter_eip;
+    cpu->pat = k.pat; cpu->tsc_aux = k.tsc_aux; cpu->misc_enable = k.misc_enable;
+    cpu->tsc_offset = k.tsc_offset;
+    cpu->mtrr_def_type = k.mtrr_def_type;
+    memcpy(cpu->mtrr_fixed, k.mtrr_fixed, sizeof(k.mtrr_fixed));
+    memcpy(cpu->mtrr_var, k.mtrr_var, sizeof(k.mtrr_var));
+}
+
+/*
+ * Act on a latched INIT and/or SIPI (header: SMP). The pin handler clears a
+ * latched SIPI when an INIT arrives, so a SIPI seen together with an INIT
+ * came after it and applies to the wait-for-SIPI state the INIT enters.
+ */
+static void x86_take_init_sipi(struct x86_cpu *cpu)
+{
+    if (cpu->init_pending) {
+        int sipi = cpu->sipi_vector;
+        qlog(LOG_INT, "x86: CPU %d INIT", cpu->vcpu.index);
+        x86_init(cpu);
+        cpu->sipi_vector = sipi;
+    }
+    if (cpu->sipi_vector >= 0) {
+        unsigned vv = (unsigned)cpu->sipi_vector & 0xff;
+        cpu->sipi_vector = -1;
+        if (!cpu->wait_for_sipi)
+            return;                       /* not waiting: ignored, e.g. the second SIPI */
+        qlog(LOG_INT, "x86: CPU %d SIPI vector 0x%02x: start at %04x:0000", cpu->vcpu.index, vv,
+             vv << 8);
+        /* Real mode at VV00:0000, i.e. physical VV000h (SDM Vol. 3A 10.6.1 "Start-Up"). */
+        seg_set(&cpu->seg[X86_CS], (uint16_t)(vv << 8), (uint64_t)vv << 12, 0xffff, 0x9b);
+        cpu->rip = cpu->next_rip = 0;
+        cpu->wait_for_sipi = false;
+        cpu->halted = false;
     }
 }
 
@@ -185,11 +310,15 @@ static void x86_pin_set(void *opaque, int line, int level)
             cpu->nmi_pending = true;
         break;
     case CPU_PIN_INIT:
-        if (level)
+        if (level) {
             cpu->init_pending = true;
+            cpu->sipi_vector = -1;        /* an earlier SIPI is superseded */
+        }
         break;
     case CPU_PIN_SIPI:
-        cpu->sipi_vector = level & 0xff;
+        /* Only a CPU waiting for SIPI (or about to, INIT latched) takes it. */
+        if (cpu->wait_for_sipi || cpu->init_pending)
+            cpu->sipi_vector = level & 0xff;
         break;
     default:
         break;
@@ -197,15 +326,90 @@ static void x86_pin_set(void *opaque, int line, int level)
     atomic_fetch_or_explicit(&cpu->vcpu.attention, VCPU_ATTN_IRQ, memory_order_relaxed);
 }
 
-/* A store hit a page holding predecoded code (SMC, DESIGN "MMU"). */
+/*
+ * The vCPUs sharing one guest_mem, for self-modifying code (header: SMP).
+ * The guest_mem code_write hook's opaque; created by the first vCPU on that
+ * memory, freed with the last one. Decided: members call into each other
+ * directly, right while one host thread runs every vCPU; with a thread per
+ * vCPU, invalidation becomes a request each vCPU serves at its next block
+ * boundary (VCPU_ATTN_FLUSH) while the writer waits, like QEMU's
+ * async_run_on_cpu for tb_flush.
+ */
+#define X86_SMC_GROUP_MAX 256
+struct x86_smc_group {
+    int n;
+    struct x86_cpu *cpus[X86_SMC_GROUP_MAX];
+};
+
+/* A store hit a page holding predecoded code (SMC, DESIGN "MMU"): every vCPU drops its blocks. */
 static void x86_code_write_hook(void *opaque, gpa_t page_gpa)
 {
-    struct x86_cpu *cpu = opaque;
-    x86_bcache_invalidate_page(cpu, page_gpa);
-    struct mem_slot *s = guest_mem_slot(cpu->vcpu.mem, page_gpa);
+    struct x86_smc_group *g = opaque;
+    if (!g->n)
+        return;
+    for (int i = 0; i < g->n; i++)
+        x86_bcache_invalidate_page(g->cpus[i], page_gpa);
+    struct mem_slot *s = guest_mem_slot(g->cpus[0]->vcpu.mem, page_gpa);
     if (s) {
         uint64_t pfn = (page_gpa - s->gpa) >> GUEST_PAGE_SHIFT;
         s->code_bitmap[pfn >> 3] &= (uint8_t)~(1u << (pfn & 7));
+    }
+}
+
+void x86_code_page_marked(struct x86_cpu *cpu, gpa_t page_gpa)
+{
+    struct guest_mem *mem = cpu->vcpu.mem;
+    if (mem && mem->code_write == x86_code_write_hook) {
+        struct x86_smc_group *g = mem->code_write_opaque;
+        for (int i = 0; i < g->n; i++) {
+            tlb_protect_code_page(&g->cpus[i]->tlb[0], page_gpa);
+            tlb_protect_code_page(&g->cpus[i]->tlb[1], page_gpa);
+        }
+        return;
+    }
+    tlb_protect_code_page(&cpu->tlb[0], page_gpa);
+    tlb_protect_code_page(&cpu->tlb[1], page_gpa);
+}
+
+/* Join the SMC group of @cpu's memory, installing the hook if it has none. 0 or -ENOMEM. */
+static int x86_smc_join(struct x86_cpu *cpu)
+{
+    struct guest_mem *mem = cpu->vcpu.mem;
+    if (!mem)
+        return 0;
+    if (!mem->code_write) {
+        struct x86_smc_group *g = calloc(1, sizeof(*g));
+        if (!g)
+            return -ENOMEM;
+        mem->code_write = x86_code_write_hook;
+        mem->code_write_opaque = g;
+    }
+    if (mem->code_write != x86_code_write_hook)
+        return 0;                         /* someone else's hook (unit tests): leave it */
+    struct x86_smc_group *g = mem->code_write_opaque;
+    if (g->n == X86_SMC_GROUP_MAX)
+        return -ENOSPC;
+    g->cpus[g->n++] = cpu;
+    return 0;
+}
+
+/* Leave the SMC group; the last member removes the hook. */
+static void x86_smc_leave(struct x86_cpu *cpu)
+{
+    struct guest_mem *mem = cpu->vcpu.mem;
+    if (!mem || mem->code_write != x86_code_write_hook)
+        return;
+    struct x86_smc_group *g = mem->code_write_opaque;
+    for (int i = 0; i < g->n; i++) {
+        if (g->cpus[i] == cpu) {
+            g->cpus[i] = g->cpus[--g->n];
+            break;
+        }
+    }
+    if (!g->n) {
+        mem->code_write = NULL;
+        mem->code_write_opaque = NULL;
+        free(g);
     }
 }
 
@@ -225,6 +429,8 @@ static void x86_dump_tlb(struct vcpu *v, FILE *f);
 /* Deliver a pending NMI or external interrupt if the CPU accepts one now. */
 static bool x86_take_interrupt(struct x86_cpu *cpu)
 {
+    if (cpu->wait_for_sipi)
+        return false;                     /* wait-for-SIPI: INTR and NMI are held */
     if (cpu->intr_shadow) {
         if (cpu->rip == cpu->intr_shadow_rip)
             return false;
@@ -259,7 +465,10 @@ static enum vcpu_exit x86_run(struct vcpu *v, uint64_t budget_insns)
     jmp_buf *saved = cpu->fault_jmp;
     volatile enum vcpu_exit exit = VCPU_EXIT_BUDGET;
     const uint64_t limit = v->insns_retired + (budget_insns ? budget_insns : 1);
+    const int outer_cpu = bus_current_cpu();
     cpu->fault_jmp = &jb;
+    bus_set_current_cpu(v->index);        /* banked APIC page: this vCPU's (bus.h) */
+    cpu->exit_block = false;              /* may be left set by another vCPU's SMC invalidation */
 
     if (setjmp(jb)) {
         /* A handler (or delivery itself) raised: state is precise. */
@@ -276,6 +485,8 @@ static enum vcpu_exit x86_run(struct vcpu *v, uint64_t budget_insns)
         if (unlikely(atomic_load_explicit(&v->attention, memory_order_relaxed))) {
             uint32_t a = atomic_exchange_explicit(&v->attention, 0, memory_order_relaxed);
             x86_bcache_collect(cpu);
+            if (unlikely(cpu->init_pending | (cpu->sipi_vector >= 0)))
+                x86_take_init_sipi(cpu);
             if (a & VCPU_ATTN_KICK) {
                 exit = VCPU_EXIT_BUDGET;
                 goto out;
@@ -351,6 +562,7 @@ static enum vcpu_exit x86_run(struct vcpu *v, uint64_t budget_insns)
     }
 out:
     cpu->fault_jmp = saved;
+    bus_set_current_cpu(outer_cpu);
     x86_bcache_collect(cpu);
     return exit;
 }
@@ -481,10 +693,7 @@ static void x86_dump(struct vcpu *v, FILE *f)
 static void x86_destroy(struct vcpu *v)
 {
     struct x86_cpu *cpu = x86_cpu_of(v);
-    if (v->mem && v->mem->code_write_opaque == cpu) {
-        v->mem->code_write = NULL;
-        v->mem->code_write_opaque = NULL;
-    }
+    x86_smc_leave(cpu);
     x86_bcache_destroy(cpu);
     free(cpu);
 }
@@ -524,11 +733,11 @@ struct vcpu *x86_vcpu_create(int index, enum x86_cpu_model model, struct guest_m
         free(cpu);
         return NULL;
     }
-    /* Decided: with SMP, the first vCPU owns the SMC hook for now; it is
-     * replaced by a machine-wide fan-out when vCPUs get their own threads. */
-    if (mem && !mem->code_write) {
-        mem->code_write = x86_code_write_hook;
-        mem->code_write_opaque = cpu;
+    /* Self-modifying code reaches every vCPU on this memory (x86_smc_group). */
+    if (x86_smc_join(cpu)) {
+        x86_bcache_destroy(cpu);
+        free(cpu);
+        return NULL;
     }
     x86_reset(&cpu->vcpu);
     return &cpu->vcpu;

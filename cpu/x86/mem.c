@@ -606,10 +606,8 @@ unsigned x86_fetch_code(struct x86_cpu *cpu, gva_t lin, uint8_t *buf, unsigned l
     uint8_t *h = gpa_map(mem, g, n);
     if (likely(h)) {
         memcpy(buf, h, n);
-        if (!gpa_is_code(mem, g) && gpa_mark_code(mem, g)) {
-            tlb_protect_code_page(&cpu->tlb[0], g & GUEST_PAGE_MASK);
-            tlb_protect_code_page(&cpu->tlb[1], g & GUEST_PAGE_MASK);
-        }
+        if (!gpa_is_code(mem, g) && gpa_mark_code(mem, g))
+            x86_code_page_marked(cpu, g & GUEST_PAGE_MASK);   /* every vCPU's TLB */
     } else {
         for (unsigned k = 0; k < n; k++)   /* executing from MMIO (ROM-like devices) */
             buf[k] = (uint8_t)x86_phys_read(cpu, g + k, 1);

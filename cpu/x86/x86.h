@@ -499,6 +499,12 @@ unsigned x86_fetch_code(struct x86_cpu *cpu, gva_t lin, uint8_t *buf, unsigned l
 void x86_tlb_flush(struct x86_cpu *cpu, bool keep_global);
 /** INVLPG: flush the page of @lin in both TLBs. */
 void x86_tlb_flush_page(struct x86_cpu *cpu, gva_t lin);
+/**
+ * The page at @page_gpa was just marked as code by @cpu: take away the fast
+ * write path for it in the TLBs of every vCPU sharing @cpu's guest memory,
+ * so a store from any of them invalidates the blocks (cpu.c, SMP and SMC).
+ */
+void x86_code_page_marked(struct x86_cpu *cpu, gpa_t page_gpa);
 
 /**
  * Watchpoint check for an access of @size bytes at @lin (slow path only: pages
