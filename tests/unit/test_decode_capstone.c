@@ -309,7 +309,10 @@ Test(decode_capstone, random_bytes)
     rng_state = get_seed();
     for (int mode = X86_MODE_16; mode <= X86_MODE_64; mode++) {
         struct diff_stats st = { 0 };
-        random_run((enum x86_code_mode)mode, 200000, &st);
+        /* QTEMU_DECODE_CASES: random strings per mode (make check-long: 400000, 3 modes). */
+        const char *nenv = getenv("QTEMU_DECODE_CASES");
+        unsigned long ncases = nenv ? strtoul(nenv, NULL, 0) : 200000;
+        random_run((enum x86_code_mode)mode, ncases ? ncases : 200000, &st);
         print_stats("random", (enum x86_code_mode)mode, &st);
         cr_expect_eq(st.mismatch, 0, "%lu length mismatches in %d-bit mode", st.mismatch, 16 << mode);
         cr_expect_gt(st.agree, st.cases / 2, "suspiciously few agreeing cases");
