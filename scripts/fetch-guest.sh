@@ -66,6 +66,9 @@ fi
 # first) in modules/load-order. The package ships no modules.dep (depmod runs
 # at install), so the dependencies are read from each .ko with objcopy.
 MODULES="virtio_pci virtio_mmio virtio_blk virtio-rng virtio_net virtio_console"
+# x86 crypto drivers (load only where CPUID offers AES/PCLMULQDQ/SSE4.2, i.e.
+# -cpu max; their registration runs the kernel's crypto self-tests)
+MODULES="$MODULES aesni_intel ghash_clmulni_intel crc32c_intel crc32_pclmul"
 mods="$cache/modules"
 mods_key="$(cat "$cache/vmlinuz-cloud.pkg") $MODULES"
 if [ ! -f "$mods/load-order" ] || [ "$(cat "$mods/key" 2>/dev/null)" != "$mods_key" ]; then
