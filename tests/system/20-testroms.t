@@ -25,6 +25,7 @@ declare -A TODO=(
 # options and TODO entry.
 declare -A OPTS=(
     [paging2]="-cpu max"
+    [la57]="-cpu max"
     [paging2+qemu64]="-cpu qemu64"
 )
 ROMS="$ROMS paging2+qemu64"
