@@ -396,7 +396,8 @@ static void op_maskmovdqu(struct x86_cpu *cpu, const struct x86_insn *insn)
 /** 0F 77: VZEROUPPER (VEX.L = 0) / VZEROALL (VEX.L = 1); XMM/YMM8-15 only in 64-bit mode. */
 static void op_vzero(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
-    if (insn->mprefix != X86_PFX_NONE) {
+    /* VEX.vvvv is reserved and must be 1111b, else #UD (SDM Vol. 2C VZEROUPPER/VZEROALL). */
+    if (insn->mprefix != X86_PFX_NONE || insn->vex_v != 0) {
         x86_op_ud(cpu, insn);
         return;
     }

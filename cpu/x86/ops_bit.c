@@ -279,7 +279,7 @@ static void op_grp9(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
     unsigned d = x86_modrm_digit(insn);
     bool mem = !x86_rm_is_reg(insn);
-    if (d == 1 && mem && insn->mprefix != X86_PFX_F3 && insn->mprefix != X86_PFX_F2) {
+    if (d == 1 && mem) {    /* no mandatory prefix: 66/F2/F3 are ignored, as on hardware */
         cmpxchg8b16b(cpu, insn);
         return;
     }

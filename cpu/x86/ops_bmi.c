@@ -175,7 +175,8 @@ static void op_f7(struct x86_cpu *cpu, const struct x86_insn *insn)
 /** VEX.F2.0F3A F0: RORX r, r/m, imm8 (no flags). */
 static void op_rorx(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
-    if (insn->mprefix != X86_PFX_F2) {
+    /* VEX.vvvv is reserved and must be 1111b, else #UD (SDM Vol. 2B RORX). */
+    if (insn->mprefix != X86_PFX_F2 || insn->vex_v != 0) {
         x86_op_ud(cpu, insn);
         return;
     }

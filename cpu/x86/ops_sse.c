@@ -90,10 +90,22 @@ uint64_t mmx_read_rm(struct x86_cpu *cpu, const struct x86_insn *insn)
     return x86_read64(cpu, lin);
 }
 
+/*
+ * The host runs with every exception masked. An unmasked underflow is
+ * signalled for every tiny result, exact or not, while a masked one needs
+ * tiny and inexact (SDM Vol. 1 11.5.2.3 / 4.9.1.5): when the guest unmasks
+ * #U the host runs with FZ = 1, which flushes every tiny result and then
+ * sets UE (and PE) (SDM Vol. 1 10.2.3.3), so UE reports exactly the
+ * tininess the guest's unmasked #U needs. A result that is not tiny is the
+ * same with FZ = 0 or 1, and a tiny one is discarded by the #XM.
+ */
 uint32_t sse_fp_begin(struct x86_cpu *cpu)
 {
     uint32_t saved = host_getcsr();
-    host_setcsr((cpu->mxcsr & (MXCSR_DAZ | MXCSR_FZ | (3u << MXCSR_RC_SHIFT))) | MXCSR_MASKS);
+    uint32_t csr = (cpu->mxcsr & (MXCSR_DAZ | MXCSR_FZ | (3u << MXCSR_RC_SHIFT))) | MXCSR_MASKS;
+    if (!(cpu->mxcsr & MXCSR_UM))
+        csr |= MXCSR_FZ;
+    host_setcsr(csr);
     return saved;
 }
 

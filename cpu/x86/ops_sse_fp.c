@@ -189,9 +189,11 @@ static void op_cvt_from_int(struct x86_cpu *cpu, const struct x86_insn *insn)
         *d = r;
         return;
     }
-    /* MMX source: CVTPI2PS / CVTPI2PD */
+    /* MMX source: CVTPI2PS / CVTPI2PD. Only the MMX-register form is an x87
+     * transition with the #MF check (SDM Vol. 2A CVTPI2PS/CVTPI2PD). */
     sse_check(cpu);
-    mmx_check(cpu);
+    if (!(insn->flags & X86_INSN_MEM))
+        mmx_check(cpu);
     union x86_xmm s = { .u64 = { mmx_read_rm(cpu, insn), 0 } };
     if (!(insn->flags & X86_INSN_MEM))
         mmx_enter(cpu);

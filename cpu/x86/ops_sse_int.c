@@ -231,7 +231,19 @@ static const struct int_op int_ops[256] = {
 /** The 0F xx integer SIMD ops of the table above. */
 static void op_int(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
-    const struct int_op *o = &int_ops[insn->op & 0xff];
+    unsigned op = insn->op & 0xff;
+    const struct int_op *o = &int_ops[op];
+    if (op <= 0x62 && insn->mprefix == X86_PFX_NONE && (insn->flags & X86_INSN_MEM)) {
+        /* MMX PUNPCKLBW/WD/DQ mm, mm/m32: the memory operand is 32 bits
+         * (SDM Vol. 2B PUNPCKLBW...), so only those 4 bytes are read. */
+        mmx_check(cpu);
+        union x86_xmm s = { .u64 = { x86_read32(cpu, x86_mem_linear(cpu, insn, 4, MMU_READ)), 0 } };
+        union x86_xmm d = { .u64 = { mmx_reg(cpu, insn->reg), 0 } };
+        mmx_enter(cpu);
+        o->fn(&d, &s, 8);
+        mmx_write(cpu, insn->reg, d.u64[0]);
+        return;
+    }
     sse_int_exec(cpu, insn, o->fn, o->xmm_only);
 }
 

@@ -14,11 +14,24 @@
  *    raise #IA on SNaN and #D on denormals exactly like the arithmetic form).
  *  - Stack faults (SDM Vol. 1 8.5.1.1): IE|SF, C1 = 1 on overflow, 0 on
  *    underflow. Masked: the QNaN floating-point indefinite is used/stored.
- *  - Unmasked exceptions set ES and B; the destination is not written for
- *    #IA/#D/#Z (pre-computation); for #O/#U/#P the masked result is stored
- *    (the exponent-bias adjustment of SDM 8.5.4/8.5.5 is not done). #MF is
+ *  - Unmasked exceptions set ES and B. An unmasked pre-computation
+ *    exception (#IA/#D/#Z) aborts the instruction: the destination and C1
+ *    are not written and no post-computation flag (#O/#U/#P) is reported
+ *    (SDM Vol. 1 8.5). For unmasked #O/#U on a register destination the
+ *    host runs the operation with the guest's OM/UM, so the stored result
+ *    carries the hardware's exponent-bias adjustment (SDM Vol. 1 8.5.3,
+ *    8.5.4). A store to memory (FST/FIST/FISTTP/FBSTP m) writes nothing and
+ *    does not pop when it raises an unmasked exception other than #P, and
+ *    then cannot #PF (checked on the host). #MF is
  *    delivered at the next waiting x87/MMX instruction, whatever CR0.NE
  *    (the legacy FERR#/IRQ13 path is not modelled).
+ *  - Reserved encodings raise #UD before the pending-exception (#MF) check;
+ *    the no-wait forms (FNCLEX, FNINIT, FNSTSW, FNSTCW, FNSTENV, FNSAVE and
+ *    the 8087/287 leftovers FNENI/FNDISI/FNSETPM) never raise #MF.
+ *  - Where the SDM leaves C1 undefined or silent, qtemu follows Intel
+ *    hardware as measured by tests/diff (FFREE clears C1, FCMOVcc and
+ *    FCOMI leave it; the undocumented aliases DF C8+i = FXCH, DF D0+i /
+ *    DF D8+i = FSTP, D9 D8+i = FSTP without stack-underflow check).
  *  - FNSTENV/FLDENV/FNSAVE/FRSTOR use the protected-mode layouts in every
  *    mode (SDM Vol. 1 Figures 8-9..8-12); the real-mode layouts are not
  *    implemented.
@@ -89,12 +102,20 @@ static void st_write(struct x86_cpu *cpu, unsigned i, union x86_fpreg v)
  */
 static bool x87_flags(struct x86_cpu *cpu, uint16_t sw, uint16_t cmask)
 {
+    const uint16_t pre = FSW_IE | FSW_DE | FSW_ZE;
     uint16_t exc = sw & 0x3f;
-    cpu->fsw = (uint16_t)((cpu->fsw & ~cmask) | (sw & cmask) | exc);
     uint16_t unmasked = exc & ~cpu->fcw & 0x3f;
+    if (unmasked & pre) {
+        /* Aborted before the computation: no result, no #O/#U/#P and C1 = 0
+         * where the instruction writes C1 (as the hardware); compares still
+         * report "unordered" in C3/C2/C0. */
+        sw &= (uint16_t)~FSW_C1;
+        exc &= pre;
+    }
+    cpu->fsw = (uint16_t)((cpu->fsw & ~cmask) | (sw & cmask) | exc);
     if (unmasked)
         cpu->fsw |= FSW_ES | FSW_B;
-    return (unmasked & (FSW_IE | FSW_DE | FSW_ZE)) != 0;
+    return (unmasked & pre) != 0;
 }
 
 #define FSW_CC (FSW_C0 | FSW_C1 | FSW_C2 | FSW_C3)
@@ -133,6 +154,16 @@ static int st_get(struct x86_cpu *cpu, unsigned i, union x86_fpreg *out)
     }
     *out = cpu->st[p];
     return ST_OK;
+}
+
+/**
+ * A compare stopped by an unmasked stack fault or #IA: Intel hardware still
+ * reports "unordered" (C3 C2 C0 = 111) although the SDM's FCOM/FUCOM/FTST
+ * tables footnote that the flags are not set (measured by tests/diff).
+ */
+static void cmp_unordered(struct x86_cpu *cpu)
+{
+    cpu->fsw |= FSW_C0 | FSW_C2 | FSW_C3;
 }
 
 /** Read ST(i) and ST(j); false = stop; *uf = a masked underflow happened. */
@@ -192,6 +223,24 @@ enum hx_op {
 };
 
 /**
+ * Host control word for an operation: the guest's precision and rounding
+ * control; every exception masked, except overflow and underflow when the
+ * guest unmasks them and @arith (an arithmetic op with a register
+ * destination, or FST m32/m64): the host then leaves the bias-adjusted
+ * result of SDM Vol. 1 8.5.3/8.5.4 in a register destination, signals #U
+ * for a tiny exact result as the guest's unmasked #U must, and only records
+ * the exception (no trap is taken: ES is cleared with FNCLEX before the
+ * next waiting instruction).
+ */
+static inline uint16_t host_cw(const struct x86_cpu *cpu, bool arith)
+{
+    uint16_t cw = (uint16_t)((cpu->fcw & 0x0f00) | 0x7f);
+    if (arith)
+        cw &= (uint16_t)~(~cpu->fcw & (FSW_OE | FSW_UE));
+    return cw;
+}
+
+/**
  * Run host operation @k with ST0 = *a, ST1 = *b (80-bit), results in *a
  * (and *b for two-result ops; memory images in @m). Returns the host FSW.
  * Host control word: guest PC/RC, all exceptions masked.
@@ -199,15 +248,15 @@ enum hx_op {
 static noinline uint16_t hx(struct x86_cpu *cpu, enum hx_op k, long double *a, long double *b,
                             void *m)
 {
-    uint16_t cw = (uint16_t)((cpu->fcw & 0x0f00) | 0x7f), saved, sw = 0;
+    uint16_t cw = host_cw(cpu, k < HX_LDF32 || k == HX_STF32 || k == HX_STF64), saved, sw = 0;
     __asm__ volatile("fnstcw %0" : "=m"(saved));
     /* Condition codes start as the guest's, so bits an instruction leaves unchanged stay so. */
     uint32_t env[7] = { cw, cpu->fsw & (FSW_C0 | FSW_C1 | FSW_C2 | FSW_C3), 0xffff, 0, 0, 0, 0 };
     __asm__ volatile("fldenv %0" : : "m"(env));
-#define A2(ins) __asm__ volatile("fldt %2\n\tfldt %0\n\t" ins "\n\tfnstsw %1\n\tfstpt %0\n\tfstp %%st(0)" \
+#define A2(ins) __asm__ volatile("fldt %2\n\tfldt %0\n\t" ins "\n\tfnstsw %1\n\tfnclex\n\tfstpt %0\n\tfstp %%st(0)" \
                                  : "+m"(*a), "=m"(sw) : "m"(*b) : "st", "st(1)")
-#define A1(ins) __asm__ volatile("fldt %0\n\t" ins "\n\tfnstsw %1\n\tfstpt %0" : "+m"(*a), "=m"(sw) : : "st")
-#define AP(ins) __asm__ volatile("fldt %2\n\tfldt %0\n\t" ins "\n\tfnstsw %1\n\tfstpt %0" \
+#define A1(ins) __asm__ volatile("fldt %0\n\t" ins "\n\tfnstsw %1\n\tfnclex\n\tfstpt %0" : "+m"(*a), "=m"(sw) : : "st")
+#define AP(ins) __asm__ volatile("fldt %2\n\tfldt %0\n\t" ins "\n\tfnstsw %1\n\tfnclex\n\tfstpt %0" \
                                  : "+m"(*a), "=m"(sw) : "m"(*b) : "st", "st(1)")
 #define A0(ins) __asm__ volatile(ins "\n\tfnstsw %1\n\tfstpt %0" : "=m"(*a), "=m"(sw) : : "st")
     switch (k) {
@@ -233,13 +282,13 @@ static noinline uint16_t hx(struct x86_cpu *cpu, enum hx_op k, long double *a, l
     case HX_YL2X: AP("fyl2x"); break;
     case HX_YL2XP1: AP("fyl2xp1"); break;
     case HX_PTAN:
-        __asm__ volatile("fldt %0\n\tfptan\n\tfnstsw %2\n\tfstpt %1\n\tfstpt %0" : "+m"(*a), "=m"(*b), "=m"(sw) : : "st", "st(1)");
+        __asm__ volatile("fldt %0\n\tfptan\n\tfnstsw %2\n\tfnclex\n\tfstpt %1\n\tfstpt %0" : "+m"(*a), "=m"(*b), "=m"(sw) : : "st", "st(1)");
         break;
     case HX_SINCOS:
-        __asm__ volatile("fldt %0\n\tfsincos\n\tfnstsw %2\n\tfstpt %1\n\tfstpt %0" : "+m"(*a), "=m"(*b), "=m"(sw) : : "st", "st(1)");
+        __asm__ volatile("fldt %0\n\tfsincos\n\tfnstsw %2\n\tfnclex\n\tfstpt %1\n\tfstpt %0" : "+m"(*a), "=m"(*b), "=m"(sw) : : "st", "st(1)");
         break;
     case HX_XTRACT:
-        __asm__ volatile("fldt %0\n\tfxtract\n\tfnstsw %2\n\tfstpt %1\n\tfstpt %0" : "+m"(*a), "=m"(*b), "=m"(sw) : : "st", "st(1)");
+        __asm__ volatile("fldt %0\n\tfxtract\n\tfnstsw %2\n\tfnclex\n\tfstpt %1\n\tfstpt %0" : "+m"(*a), "=m"(*b), "=m"(sw) : : "st", "st(1)");
         break;
     case HX_LD1: A0("fld1"); break;
     case HX_LDL2T: A0("fldl2t"); break;
@@ -249,8 +298,9 @@ static noinline uint16_t hx(struct x86_cpu *cpu, enum hx_op k, long double *a, l
     case HX_LDLN2: A0("fldln2"); break;
     case HX_LDF32: __asm__ volatile("flds %2\n\tfnstsw %1\n\tfstpt %0" : "=m"(*a), "=m"(sw) : "m"(*(float *)m) : "st"); break;
     case HX_LDF64: __asm__ volatile("fldl %2\n\tfnstsw %1\n\tfstpt %0" : "=m"(*a), "=m"(sw) : "m"(*(double *)m) : "st"); break;
-    case HX_STF32: __asm__ volatile("fldt %2\n\tfstps %0\n\tfnstsw %1" : "=m"(*(float *)m), "=m"(sw) : "m"(*a) : "st"); break;
-    case HX_STF64: __asm__ volatile("fldt %2\n\tfstpl %0\n\tfnstsw %1" : "=m"(*(double *)m), "=m"(sw) : "m"(*a) : "st"); break;
+    /* FST (no pop) then pop after FNCLEX: with an unmasked #U/#O the host neither stores nor pops. */
+    case HX_STF32: __asm__ volatile("fldt %2\n\tfsts %0\n\tfnstsw %1\n\tfnclex\n\tfstp %%st(0)" : "=m"(*(float *)m), "=m"(sw) : "m"(*a) : "st"); break;
+    case HX_STF64: __asm__ volatile("fldt %2\n\tfstl %0\n\tfnstsw %1\n\tfnclex\n\tfstp %%st(0)" : "=m"(*(double *)m), "=m"(sw) : "m"(*a) : "st"); break;
     case HX_IST16: __asm__ volatile("fldt %2\n\tfistps %0\n\tfnstsw %1" : "=m"(*(int16_t *)m), "=m"(sw) : "m"(*a) : "st"); break;
     case HX_IST32: __asm__ volatile("fldt %2\n\tfistpl %0\n\tfnstsw %1" : "=m"(*(int32_t *)m), "=m"(sw) : "m"(*a) : "st"); break;
     case HX_IST64: __asm__ volatile("fldt %2\n\tfistpll %0\n\tfnstsw %1" : "=m"(*(int64_t *)m), "=m"(sw) : "m"(*a) : "st"); break;
@@ -277,11 +327,11 @@ static noinline uint16_t hx(struct x86_cpu *cpu, enum hx_op k, long double *a, l
 static noinline uint16_t hx_mem(struct x86_cpu *cpu, unsigned kind, unsigned d, long double *a,
                                 const uint64_t *m)
 {
-    uint16_t cw = (uint16_t)((cpu->fcw & 0x0f00) | 0x7f), saved, sw = 0;
+    uint16_t cw = host_cw(cpu, true), saved, sw = 0;
     uint32_t env[7] = { cw, cpu->fsw & (FSW_C0 | FSW_C1 | FSW_C2 | FSW_C3), 0xffff, 0, 0, 0, 0 };
     __asm__ volatile("fnstcw %0" : "=m"(saved));
     __asm__ volatile("fldenv %0" : : "m"(env));
-#define M1(ins) __asm__ volatile("fldt %0\n\t" ins " %2\n\tfnstsw %1\n\tfstpt %0" \
+#define M1(ins) __asm__ volatile("fldt %0\n\t" ins " %2\n\tfnstsw %1\n\tfnclex\n\tfstpt %0" \
                                  : "+m"(*a), "=m"(sw) : "m"(*m) : "st")
 #define MROW(pre, sfx)                                                            \
     switch (d) {                                                                  \
@@ -388,8 +438,11 @@ static void arith_mem(struct x86_cpu *cpu, const struct x86_insn *insn, unsigned
     uint64_t raw = x86_mem_read(cpu, insn, size[kind]);
     union x86_fpreg x;
     int r = st_get(cpu, 0, &x);
-    if (!r)
+    if (!r) {
+        if (d == 2 || d == 3)
+            cmp_unordered(cpu);
         return;
+    }
     if (r == ST_UNDERFLOW) {
         arith(cpu, d, x, x, 0, d == 3, true);
         return;
@@ -417,8 +470,11 @@ static void op_d8(struct x86_cpu *cpu, const struct x86_insn *insn)
     unsigned d = x86_modrm_digit(insn), i = insn->modrm & 7;
     union x86_fpreg x, y;
     bool uf;
-    if (!st_get2(cpu, 0, &x, i, &y, &uf))
+    if (!st_get2(cpu, 0, &x, i, &y, &uf)) {
+        if (d == 2 || d == 3)
+            cmp_unordered(cpu);
         return;
+    }
     arith(cpu, d, x, y, 0, d == 3, uf);
 }
 
@@ -429,8 +485,11 @@ static void arith_sti(struct x86_cpu *cpu, const struct x86_insn *insn, bool pop
     unsigned d = map[x86_modrm_digit(insn)], i = insn->modrm & 7;
     union x86_fpreg x, y;
     bool uf;
-    if (!st_get2(cpu, i, &x, 0, &y, &uf))
+    if (!st_get2(cpu, i, &x, 0, &y, &uf)) {
+        if (d == 2 || d == 3)
+            cmp_unordered(cpu);
         return;
+    }
     if (d == 2 || d == 3) {        /* DC D0/D8 (aliases of FCOM/FCOMP): compare ST(0) with ST(i) */
         arith(cpu, d, y, x, 0, d == 3, uf);
         return;
@@ -464,16 +523,20 @@ static void op_de(struct x86_cpu *cpu, const struct x86_insn *insn)
         }
         union x86_fpreg x, y;
         bool uf;
-        if (!st_get2(cpu, 0, &x, 1, &y, &uf))
+        if (!st_get2(cpu, 0, &x, 1, &y, &uf)) {
+            cmp_unordered(cpu);
             return;
+        }
         arith(cpu, 2, x, y, 0, 2, uf);
         return;
     }
     if (d == 2) {                   /* DE D0+i: FCOMP alias */
         union x86_fpreg x, y;
         bool uf;
-        if (!st_get2(cpu, 0, &x, insn->modrm & 7, &y, &uf))
+        if (!st_get2(cpu, 0, &x, insn->modrm & 7, &y, &uf)) {
+            cmp_unordered(cpu);
             return;
+        }
         arith(cpu, 2, x, y, 0, 1, uf);
         return;
     }
@@ -486,16 +549,19 @@ static void op_de(struct x86_cpu *cpu, const struct x86_insn *insn)
 static void fcomi(struct x86_cpu *cpu, const struct x86_insn *insn, bool unordered, bool pop)
 {
     union x86_fpreg x, y;
-    if (!st_get(cpu, 0, &x) || !st_get(cpu, insn->modrm & 7, &y))
+    if (!st_get(cpu, 0, &x) || !st_get(cpu, insn->modrm & 7, &y)) {
+        x86_set_arith_flags(cpu, X86_FLAG_ZF | X86_FLAG_PF | X86_FLAG_CF);
         return;
+    }
     long double a = x.f, b = y.f;
     uint16_t sw = hx(cpu, unordered ? HX_UCOM : HX_COM, &a, &b, NULL);
-    if (x87_flags(cpu, sw, 0))
-        return;
-    cpu->fsw &= ~FSW_C1;
+    /* The SDM says C1 = 0 and, for an unmasked #IA, EFLAGS not set; Intel
+     * hardware leaves C1 unchanged and sets ZF PF CF = unordered anyway
+     * (measured by tests/diff). */
+    bool stop = x87_flags(cpu, sw, 0);
     x86_set_arith_flags(cpu, ((sw & FSW_C3) ? X86_FLAG_ZF : 0) | ((sw & FSW_C2) ? X86_FLAG_PF : 0) |
                                  ((sw & FSW_C0) ? X86_FLAG_CF : 0));
-    if (pop)
+    if (pop && !stop)
         x87_pop(cpu);
 }
 
@@ -508,7 +574,7 @@ static void fcmov(struct x86_cpu *cpu, const struct x86_insn *insn, bool neg)
     bool uf;
     if (!st_get2(cpu, 0, &x, insn->modrm & 7, &y, &uf))
         return;
-    cpu->fsw &= ~FSW_C1;
+    /* C1 = 0 only on stack underflow (SDM Vol. 2A FCMOVcc): else unchanged. */
     if (uf)
         st_write(cpu, 0, fp_indefinite());      /* either operand empty: indefinite */
     else if (x86_cond(cpu, cc[d] | (neg ? 1 : 0)))
@@ -531,8 +597,10 @@ static void op_da(struct x86_cpu *cpu, const struct x86_insn *insn)
     }
     if (insn->modrm == 0xe9) {      /* FUCOMPP */
         union x86_fpreg x, y;
-        if (!st_get(cpu, 0, &x) || !st_get(cpu, 1, &y))
+        if (!st_get(cpu, 0, &x) || !st_get(cpu, 1, &y)) {
+            cmp_unordered(cpu);
             return;
+        }
         long double a = x.f, b = y.f;
         uint16_t sw = hx(cpu, HX_UCOM, &a, &b, NULL);
         if (x87_flags(cpu, sw, FSW_CC))
@@ -559,7 +627,9 @@ static void push_loaded(struct x86_cpu *cpu, long double v, uint16_t sw)
             x87_push(cpu, fp_indefinite());
         return;
     }
-    if (x87_flags(cpu, sw, 0))
+    /* An unmasked #D still loads (the normalised value), only #IA stops. */
+    x87_flags(cpu, sw, FSW_C1);
+    if (sw & FSW_IE & ~cpu->fcw)
         return;
     cpu->fsw &= ~FSW_C1;
     x87_push(cpu, fpreg_of(v));
@@ -568,15 +638,21 @@ static void push_loaded(struct x86_cpu *cpu, long double v, uint16_t sw)
 /**
  * Store ST(0) to memory as @hk (HX_STF32/64, HX_IST*, HX_ISTT*, HX_BSTP) of
  * @size bytes, or m80 raw (@hk < 0); pop if @pop. Masked stack underflow
- * stores the indefinite of the destination format.
+ * stores the indefinite of the destination format. An unmasked exception
+ * (stack underflow, #IA, #O, #U; not #P) leaves memory unchanged and the
+ * stack unpopped (SDM Vol. 1 8.5), so it cannot fault on the destination;
+ * otherwise the write (which may #PF) happens before any FPU state changes.
  */
 static void store_st0(struct x86_cpu *cpu, const struct x86_insn *insn, int hk, unsigned size, bool pop)
 {
-    union x86_fpreg x;
     gva_t lin = x86_mem_linear(cpu, insn, size, MMU_WRITE);
-    x86_probe_write(cpu, lin, size);
-    if (!st_get(cpu, 0, &x))
+    unsigned p = st_phys(cpu, 0);
+    bool empty = tag_of(cpu, p) == FTAG_EMPTY;
+    if (empty && !(cpu->fcw & FSW_IE)) {
+        stack_fault(cpu, false);
         return;
+    }
+    union x86_fpreg x = empty ? fp_indefinite() : cpu->st[p];
     uint8_t buf[10] = { 0 };
     uint16_t sw = 0;
     if (hk < 0) {
@@ -585,9 +661,19 @@ static void store_st0(struct x86_cpu *cpu, const struct x86_insn *insn, int hk, 
         long double a = x.f, b = 0;
         sw = hx(cpu, (enum hx_op)hk, &a, &b, buf);
     }
-    if (x87_flags(cpu, sw, FSW_CC))
+    const uint16_t nostore = FSW_IE | FSW_DE | FSW_ZE | FSW_OE | FSW_UE;
+    if (!empty && (sw & nostore & ~cpu->fcw)) {
+        /* Unmasked #IA/#O/#U: nothing stored, no pop, #P not reported, C1 = 0
+         * (an unmasked #P alone still stores, SDM Vol. 1 8.5.6). */
+        cpu->fsw = (uint16_t)((cpu->fsw & ~FSW_C1) | (sw & nostore) | FSW_ES | FSW_B);
         return;
+    }
+    x86_probe_write(cpu, lin, size);
     x86_write_bytes(cpu, lin, buf, size);
+    if (empty)
+        stack_fault(cpu, false);
+    else
+        x87_flags(cpu, sw, FSW_CC);
     if (pop)
         x87_pop(cpu);
 }
@@ -708,12 +794,18 @@ static void d9_reg(struct x86_cpu *cpu, const struct x86_insn *insn)
     uint16_t sw;
 
     if (m >= 0xc0 && m <= 0xc7) {                       /* FLD ST(i) */
+        int r = st_get(cpu, i, &x);                     /* underflow before overflow */
+        if (!r)
+            return;
+        if (r == ST_UNDERFLOW) {                        /* masked: push the indefinite, C1 = 0 */
+            x87_set_top(cpu, x87_top(cpu) - 1);
+            st_write(cpu, 0, x);
+            return;
+        }
         if (push_would_fail(cpu)) {
             stack_fault(cpu, true);
             return;
         }
-        if (!st_get(cpu, i, &x))
-            return;
         cpu->fsw &= ~FSW_C1;
         x87_push(cpu, x);
         return;
@@ -729,9 +821,12 @@ static void d9_reg(struct x86_cpu *cpu, const struct x86_insn *insn)
     if (m == 0xd0)                                      /* FNOP */
         return;
     if (m >= 0xd8 && m <= 0xdf) {                       /* FSTP1 alias: FSTP ST(i) */
-        if (!st_get(cpu, 0, &x))
-            return;
-        st_write(cpu, i, x);
+        /* Undocumented; Intel hardware signals no stack underflow: an empty
+         * ST(0) just pops, leaving ST(i) alone (measured by tests/diff). */
+        unsigned p = st_phys(cpu, 0);
+        if (tag_of(cpu, p) != FTAG_EMPTY)
+            st_write(cpu, i, cpu->st[p]);
+        cpu->fsw &= ~FSW_C1;
         x87_pop(cpu);
         return;
     }
@@ -752,8 +847,10 @@ static void d9_reg(struct x86_cpu *cpu, const struct x86_insn *insn)
         return;
     }
     case 0xe4:                                          /* FTST */
-        if (!st_get(cpu, 0, &x))
+        if (!st_get(cpu, 0, &x)) {
+            cmp_unordered(cpu);
             return;
+        }
         a = x.f;
         sw = hx(cpu, HX_TST, &a, &b, NULL);
         x87_flags(cpu, sw, FSW_CC);
@@ -793,6 +890,8 @@ static void d9_reg(struct x86_cpu *cpu, const struct x86_insn *insn)
     case 0xf0: case 0xfa: case 0xfc: case 0xfe: case 0xff: {   /* one-operand in place */
         enum hx_op op = m == 0xf0 ? HX_F2XM1 : m == 0xfa ? HX_SQRT : m == 0xfc ? HX_RNDINT
                         : m == 0xfe ? HX_SIN : HX_COS;
+        if (op == HX_SIN || op == HX_COS)
+            cpu->fsw &= ~FSW_C2;                        /* C2 = 0 unless out of range */
         if (!st_get(cpu, 0, &x))
             return;
         a = x.f;
@@ -805,6 +904,8 @@ static void d9_reg(struct x86_cpu *cpu, const struct x86_insn *insn)
     case 0xf5: case 0xf8: case 0xfd: {                  /* FPREM1, FPREM, FSCALE: ST0 op ST1 */
         enum hx_op op = m == 0xf5 ? HX_PREM1 : m == 0xf8 ? HX_PREM : HX_SCALE;
         bool uf;
+        if (op != HX_SCALE)
+            cpu->fsw &= ~FSW_C2;                        /* C2 = 0: no partial remainder */
         if (!st_get2(cpu, 0, &x, 1, &y, &uf))
             return;
         if (uf) {
@@ -813,9 +914,13 @@ static void d9_reg(struct x86_cpu *cpu, const struct x86_insn *insn)
         }
         a = x.f;
         b = y.f;
+        uint16_t cc = cpu->fsw & (FSW_C0 | FSW_C3);
         sw = hx(cpu, op, &a, &b, NULL);
-        if (x87_flags(cpu, sw, FSW_CC))
+        if (x87_flags(cpu, sw, FSW_CC)) {
+            if (op != HX_SCALE)                         /* aborted: no quotient bits */
+                cpu->fsw = (uint16_t)((cpu->fsw & ~(FSW_C0 | FSW_C2 | FSW_C3)) | cc);
             return;
+        }
         st_write(cpu, 0, fpreg_of(a));
         return;
     }
@@ -840,22 +945,23 @@ static void d9_reg(struct x86_cpu *cpu, const struct x86_insn *insn)
     }
     case 0xf2: case 0xf4: case 0xfb: {                  /* FPTAN, FXTRACT, FSINCOS: two results */
         enum hx_op op = m == 0xf2 ? HX_PTAN : m == 0xf4 ? HX_XTRACT : HX_SINCOS;
-        bool full = tag_of(cpu, (x87_top(cpu) - 1) & 7) != FTAG_EMPTY;
-        int r = full ? ST_OK : st_get(cpu, 0, &x);
+        if (op != HX_XTRACT)
+            cpu->fsw &= ~FSW_C2;                        /* C2 = 0 unless out of range */
+        int r = st_get(cpu, 0, &x);                     /* underflow before overflow */
         if (!r)
             return;
-        if (full || r == ST_UNDERFLOW) {                /* stack fault: both results indefinite */
-            if (full && stack_fault(cpu, true))
-                return;
+        bool full = tag_of(cpu, (x87_top(cpu) - 1) & 7) != FTAG_EMPTY;
+        if (r == ST_OK && full && stack_fault(cpu, true))
+            return;
+        if (r == ST_UNDERFLOW || full) {                /* masked stack fault: both indefinite */
             st_write(cpu, 0, fp_indefinite());
-            x87_push(cpu, fp_indefinite());
-            if (full)                                   /* x87_push saw the full slot again */
-                cpu->fsw |= FSW_C1;
+            x87_set_top(cpu, x87_top(cpu) - 1);
+            st_write(cpu, 0, fp_indefinite());
             return;
         }
         a = x.f;
         unsigned exp = x.raw.sign_exp & 0x7fff;
-        if (op != HX_XTRACT && exp != 0x7fff && exp >= 0x3fff + 63) {
+        if (op != HX_XTRACT && classify(&x) == FTAG_VALID && exp >= 0x3fff + 63) {
             cpu->fsw = (uint16_t)((cpu->fsw & ~FSW_C1) | FSW_C2);   /* out of range: unchanged */
             return;
         }
@@ -931,17 +1037,15 @@ static void op_db(struct x86_cpu *cpu, const struct x86_insn *insn)
     unsigned d = x86_modrm_digit(insn);
     if (!(insn->flags & X86_INSN_MEM)) {
         unsigned m = insn->modrm;
-        if (m == 0xe2 || m == 0xe3) {                   /* FNCLEX / FNINIT */
+        if (m >= 0xe0 && m <= 0xe4) {                   /* FNENI FNDISI FNCLEX FNINIT FNSETPM */
             x87_check_nowait(cpu);
             if (m == 0xe2)
                 cpu->fsw &= ~(0x3f | FSW_SF | FSW_ES | FSW_B);
-            else
+            else if (m == 0xe3)
                 fninit(cpu);
-            return;
+            return;                                     /* E0/E1/E4: 8087/287 no-ops */
         }
         x87_check_wait(cpu);
-        if (m == 0xe0 || m == 0xe1 || m == 0xe4)        /* FENI/FDISI/FSETPM: no-ops */
-            return;
         x87_set_pointers(cpu, insn);
         if (d < 4)
             fcmov(cpu, insn, true);
@@ -992,12 +1096,14 @@ static void op_dd(struct x86_cpu *cpu, const struct x86_insn *insn)
         x87_set_pointers(cpu, insn);
         union x86_fpreg x, y;
         switch (d) {
-        case 0:                                         /* FFREE ST(i) */
+        case 0:                                         /* FFREE ST(i) (C0-C3 undefined; hw: C1 = 0) */
+            cpu->fsw &= ~FSW_C1;
             set_tag(cpu, st_phys(cpu, i), FTAG_EMPTY);
             return;
         case 1:                                         /* FXCH alias */
             if (!st_get(cpu, 0, &x) || !st_get(cpu, i, &y))
                 return;
+            cpu->fsw &= ~FSW_C1;
             st_write(cpu, 0, y);
             st_write(cpu, i, x);
             return;
@@ -1012,8 +1118,10 @@ static void op_dd(struct x86_cpu *cpu, const struct x86_insn *insn)
             return;
         case 4:
         case 5: {                                       /* FUCOM / FUCOMP ST(i) */
-            if (!st_get(cpu, 0, &x) || !st_get(cpu, i, &y))
+            if (!st_get(cpu, 0, &x) || !st_get(cpu, i, &y)) {
+                cmp_unordered(cpu);
                 return;
+            }
             long double a = x.f, b = y.f;
             uint16_t sw = hx(cpu, HX_UCOM, &a, &b, NULL);
             if (x87_flags(cpu, sw, FSW_CC))
@@ -1066,7 +1174,23 @@ static void op_df(struct x86_cpu *cpu, const struct x86_insn *insn)
         else if (d == 6)
             fcomi(cpu, insn, false, true);
         else if (d == 0) {                              /* FFREEP (undocumented alias) */
+            cpu->fsw &= ~FSW_C1;
             set_tag(cpu, st_phys(cpu, insn->modrm & 7), FTAG_EMPTY);
+            x87_pop(cpu);
+        } else if (d == 1) {                            /* DF C8+i: FXCH alias (undocumented) */
+            union x86_fpreg x, y;
+            unsigned i = insn->modrm & 7;
+            if (!st_get(cpu, 0, &x) || !st_get(cpu, i, &y))
+                return;
+            cpu->fsw &= ~FSW_C1;
+            st_write(cpu, 0, y);
+            st_write(cpu, i, x);
+        } else if (d == 2 || d == 3) {                  /* DF D0+i / D8+i: FSTP alias (undocumented) */
+            union x86_fpreg x;
+            if (!st_get(cpu, 0, &x))
+                return;
+            cpu->fsw &= ~FSW_C1;
+            st_write(cpu, insn->modrm & 7, x);
             x87_pop(cpu);
         } else
             x86_op_ud(cpu, insn);
@@ -1099,6 +1223,47 @@ static void op_df(struct x86_cpu *cpu, const struct x86_insn *insn)
     }
 }
 
+/**
+ * Reserved x87 encodings (blank in the SDM Vol. 2 Tables A-7..A-22 and not
+ * an alias the hardware executes): #UD, checked before #NM/#MF.
+ */
+static bool x87_reserved(const struct x86_insn *insn)
+{
+    unsigned op = insn->op & 0xff, m = insn->modrm, d = x86_modrm_digit(insn);
+    if (insn->flags & X86_INSN_MEM) {
+        switch (op) {
+        case 0xd9: return d == 1;
+        case 0xdb: return d == 4 || d == 6;
+        case 0xdd: return d == 5;
+        default: return false;
+        }
+    }
+    switch (op) {
+    case 0xd9:
+        return (m >= 0xd1 && m <= 0xd7) || m == 0xe2 || m == 0xe3 || m == 0xe6 || m == 0xe7 ||
+               m == 0xef;
+    case 0xda: return d >= 4 && m != 0xe9;
+    case 0xdb: return (d == 4 && m > 0xe4) || d == 7;
+    case 0xdd: return d >= 6;
+    case 0xde: return d == 3 && m != 0xd9;
+    case 0xdf: return (d == 4 && m != 0xe0) || d == 7;
+    default: return false;
+    }
+}
+
+/** D8-DF: #UD for a reserved encoding, else the opcode's handler. */
+static void op_esc(struct x86_cpu *cpu, const struct x86_insn *insn)
+{
+    static void (*const esc[8])(struct x86_cpu *, const struct x86_insn *) = {
+        op_d8, op_d9, op_da, op_db, op_dc, op_dd, op_de, op_df,
+    };
+    if (x87_reserved(insn)) {
+        x86_op_ud(cpu, insn);
+        return;
+    }
+    esc[(insn->op & 0xff) - 0xd8](cpu, insn);
+}
+
 /** 9B: FWAIT/WAIT: #NM if CR0.MP and CR0.TS; #MF if an unmasked exception is pending. */
 static void op_fwait(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
@@ -1110,13 +1275,13 @@ static void op_fwait(struct x86_cpu *cpu, const struct x86_insn *insn)
 
 void x86_ops_x87_init(x86_exec_fn *table)
 {
-    table[X86_OP(X86_MAP_PRIMARY, 0xd8)] = op_d8;
-    table[X86_OP(X86_MAP_PRIMARY, 0xd9)] = op_d9;
-    table[X86_OP(X86_MAP_PRIMARY, 0xda)] = op_da;
-    table[X86_OP(X86_MAP_PRIMARY, 0xdb)] = op_db;
-    table[X86_OP(X86_MAP_PRIMARY, 0xdc)] = op_dc;
-    table[X86_OP(X86_MAP_PRIMARY, 0xdd)] = op_dd;
-    table[X86_OP(X86_MAP_PRIMARY, 0xde)] = op_de;
-    table[X86_OP(X86_MAP_PRIMARY, 0xdf)] = op_df;
+    table[X86_OP(X86_MAP_PRIMARY, 0xd8)] = op_esc;
+    table[X86_OP(X86_MAP_PRIMARY, 0xd9)] = op_esc;
+    table[X86_OP(X86_MAP_PRIMARY, 0xda)] = op_esc;
+    table[X86_OP(X86_MAP_PRIMARY, 0xdb)] = op_esc;
+    table[X86_OP(X86_MAP_PRIMARY, 0xdc)] = op_esc;
+    table[X86_OP(X86_MAP_PRIMARY, 0xdd)] = op_esc;
+    table[X86_OP(X86_MAP_PRIMARY, 0xde)] = op_esc;
+    table[X86_OP(X86_MAP_PRIMARY, 0xdf)] = op_esc;
     table[X86_OP(X86_MAP_PRIMARY, 0x9b)] = op_fwait;
 }

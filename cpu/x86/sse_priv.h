@@ -27,6 +27,7 @@
 #define MXCSR_FLAGS 0x003fu          /* IE DE ZE OE UE PE */
 #define MXCSR_DAZ  0x0040u
 #define MXCSR_MASKS 0x1f80u          /* IM DM ZM OM UM PM */
+#define MXCSR_UM   0x0800u          /* underflow mask */
 #define MXCSR_RC_SHIFT 13
 #define MXCSR_FZ   0x8000u
 /** Bits of MXCSR we support (MXCSR_MASK in the FXSAVE image, DAZ included). */
