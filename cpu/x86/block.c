@@ -22,25 +22,10 @@
 #include "util/disas.h"
 #include "util/log.h"
 
-#define X86_BCACHE_HASH_BITS 16
-#define X86_BCACHE_HASH_SIZE (1u << X86_BCACHE_HASH_BITS)
-#define X86_BCACHE_PAGE_BITS 14
-#define X86_BCACHE_PAGE_SIZE (1u << X86_BCACHE_PAGE_BITS)
 #define X86_BCACHE_MAX_BLOCKS 200000
 
 x86_exec_fn x86_exec_table[X86_OP_COUNT];
 x86_exec_fn x86_vex_table[X86_OP_COUNT];
-
-/** The cache proper: lookup hash, per-page chains, zombies awaiting free. */
-struct x86_block_cache {
-    struct x86_block *hash[X86_BCACHE_HASH_SIZE];
-    struct x86_block *pages[X86_BCACHE_PAGE_SIZE];
-    struct x86_block *zombies;      /* linked by hash_next */
-    size_t nblocks;
-    bool flush_pending;
-    /* Scratch block for an instruction that crosses a page boundary. */
-    struct x86_block *scratch;
-};
 
 static inline unsigned hash_index(gpa_t gpa, unsigned mode)
 {
@@ -85,6 +70,7 @@ int x86_bcache_init(struct x86_cpu *cpu)
         free(bc);
         return -ENOMEM;
     }
+    bc->gen = 1;                    /* zeroed links and jump-cache entries never match */
     cpu->bcache = bc;
     return 0;
 }
@@ -141,6 +127,7 @@ void x86_bcache_invalidate_page(struct x86_cpu *cpu, gpa_t page_gpa)
             pp = &b->page_next;
         }
     }
+    bc->gen++;                      /* links to them must not be followed */
     /* The running block may be one of them: stop after this instruction. */
     cpu->exit_block = true;
 }
@@ -161,6 +148,7 @@ void x86_bcache_flush(struct x86_cpu *cpu)
     }
     memset(bc->pages, 0, sizeof(bc->pages));
     bc->nblocks = 0;
+    bc->gen++;
     cpu->exit_block = true;
 }
 
@@ -171,6 +159,8 @@ void x86_bcache_collect(struct x86_cpu *cpu)
         bc->flush_pending = false;
         x86_bcache_flush(cpu);
     }
+    if (bc->zombies)
+        bc->gen++;                  /* belt and braces: nothing may point at them */
     free_chain(bc->zombies);
     bc->zombies = NULL;
 }
@@ -222,6 +212,7 @@ static struct x86_block *build_cross_page(struct x86_cpu *cpu, gva_t lin, gpa_t 
     b->pc_gpa = gpa;
     b->code_mode = (uint8_t)mode;
     b->valid = true;
+    b->chainable = false;
     b->n_insns = 1;
     int len = x86_decode(buf, got, (enum x86_code_mode)mode, &b->insns[0].insn);
     if (len < 0) {
@@ -269,7 +260,7 @@ static struct x86_block *build_block(struct x86_cpu *cpu, gva_t lin, unsigned mo
             n++;
             break;
         }
-        bi->fn = x86_exec_lookup(&bi->insn);
+        bi->fn = x86_fast_lookup(&bi->insn, mode);
         n++;
         pos += (unsigned)len;
         if (bi->insn.flags & (X86_INSN_BRANCH | X86_INSN_ENDS_BLOCK))
@@ -297,6 +288,8 @@ static struct x86_block *build_block(struct x86_cpu *cpu, gva_t lin, unsigned mo
     b->pc_gpa = gpa;
     b->code_mode = (uint8_t)mode;
     b->valid = true;
+    b->chainable = cacheable;
+    memset(b->link, 0, sizeof(b->link));
     b->exec_count = 0;
     b->len_bytes = 0;
     for (unsigned i = 0; i < b->n_insns; i++)
@@ -340,4 +333,29 @@ struct x86_block *x86_block_lookup(struct x86_cpu *cpu)
         if (b->pc_gpa == gpa && b->code_mode == mode)
             return b;
     return build_block(cpu, lin, mode);
+}
+
+struct x86_block *x86_block_next_slow(struct x86_cpu *cpu, struct x86_block *prev, gva_t lin,
+                                      uint32_t key)
+{
+    struct x86_block_cache *bc = cpu->bcache;
+    struct x86_jc_entry *e = &bc->jc[x86_jc_index(lin)];
+    struct x86_block *b;
+    if (e->lin == lin && e->gen == bc->gen && e->key == key) {
+        b = e->to;
+    } else {
+        b = x86_block_lookup(cpu);
+        /* Translation may have raised (#PF: longjmp, nothing cached) or
+         * flushed the TLB (bumping gen): read gen only now. */
+        if (!b->chainable)
+            return b;
+        *e = (struct x86_jc_entry){ lin, bc->gen, b, key };
+    }
+    if (prev && prev->chainable) {
+        /* Slot 0 keeps the first successor seen (usually the fall-through
+         * or the loop's back edge); slot 1 takes the others. */
+        unsigned k = prev->link[0].gen != bc->gen ? 0 : 1;
+        prev->link[k] = (struct x86_block_link){ b, lin, bc->gen, key };
+    }
+    return b;
 }

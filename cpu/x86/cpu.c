@@ -469,9 +469,13 @@ static enum vcpu_exit x86_run(struct vcpu *v, uint64_t budget_insns)
     cpu->fault_jmp = &jb;
     bus_set_current_cpu(v->index);        /* banked APIC page: this vCPU's (bus.h) */
     cpu->exit_block = false;              /* may be left set by another vCPU's SMC invalidation */
+    /* The block that just ended normally, for chaining (block.h); NULL after
+     * anything unusual (fault, interrupt, attention, debug stop). */
+    struct x86_block *prev = NULL;
 
     if (setjmp(jb)) {
         /* A handler (or delivery itself) raised: state is precise. */
+        prev = NULL;
         cpu->exit_block = false;
         x86_handle_exception(cpu);
         if (cpu->shutdown_requested) {
@@ -484,6 +488,7 @@ static enum vcpu_exit x86_run(struct vcpu *v, uint64_t budget_insns)
     while (v->insns_retired < limit) {
         if (unlikely(atomic_load_explicit(&v->attention, memory_order_relaxed))) {
             uint32_t a = atomic_exchange_explicit(&v->attention, 0, memory_order_relaxed);
+            prev = NULL;                  /* collect may free it */
             x86_bcache_collect(cpu);
             if (unlikely(cpu->init_pending | (cpu->sipi_vector >= 0)))
                 x86_take_init_sipi(cpu);
@@ -492,8 +497,8 @@ static enum vcpu_exit x86_run(struct vcpu *v, uint64_t budget_insns)
                 goto out;
             }
         }
-        if (unlikely(cpu->intr_pin | cpu->nmi_pending))
-            x86_take_interrupt(cpu);
+        if (unlikely(cpu->intr_pin | cpu->nmi_pending) && x86_take_interrupt(cpu))
+            prev = NULL;
         if (unlikely(cpu->halted)) {
             exit = VCPU_EXIT_HALT;
             goto out;
@@ -501,6 +506,7 @@ static enum vcpu_exit x86_run(struct vcpu *v, uint64_t budget_insns)
 
         if (unlikely(cpu->dbg_active)) {
             /* Debug mode: one instruction at a time, breakpoints checked first. */
+            prev = NULL;
             if (x86_at_breakpoint(cpu)) {
                 cpu->dbg_skip_bp = true;   /* resuming executes it */
                 exit = VCPU_EXIT_DEBUG;
@@ -524,9 +530,10 @@ static enum vcpu_exit x86_run(struct vcpu *v, uint64_t budget_insns)
             continue;
         }
 
-        struct x86_block *b = x86_block_lookup(cpu);
+        struct x86_block *b = x86_block_next(cpu, prev);
         b->exec_count++;
         unsigned n = b->n_insns;
+        prev = b->chainable ? b : NULL;
         /* STI/MOV SS shadow with an interrupt waiting: run only the shadowed
          * instruction, so the interrupt is taken right after it (SDM Vol. 2B
          * STI, Vol. 3A 6.8.3) rather than at the end of the next block. */
@@ -547,6 +554,8 @@ static enum vcpu_exit x86_run(struct vcpu *v, uint64_t budget_insns)
             /* A taken branch, a REP restart (next_rip == rip) or an event
              * leaves the block, as does any handler that set exit_block. */
             if (unlikely(cpu->exit_block | (cpu->rip != fallthrough))) {
+                if (cpu->exit_block)
+                    prev = NULL;          /* state the block was built under may have changed */
                 cpu->exit_block = false;
                 n = i + 1;
                 break;

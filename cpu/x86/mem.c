@@ -36,7 +36,9 @@
  */
 #include <string.h>
 
+#include "cpu/x86/block.h"
 #include "cpu/x86/x86.h"
+#include "cpu/x86/sys.h"
 #include "util/log.h"
 
 #define PAGE_OFF(x) ((x) & (GUEST_PAGE_SIZE - 1))
@@ -227,6 +229,7 @@ static gpa_t translate(struct x86_cpu *cpu, gva_t lin, enum mmu_access access, u
         .user = cpu->cpl == 3,
         .implicit_supervisor = implicit,
         .ac = (cpu->rflags & X86_FLAG_AC) != 0,
+        .no_page1gb = !x86_has_feature(cpu, X86_FEAT_PDPE1GB),
     };
     struct x86_walk_result r;
     uint32_t err;
@@ -621,10 +624,12 @@ void x86_tlb_flush(struct x86_cpu *cpu, bool keep_global)
 {
     tlb_flush(&cpu->tlb[0], keep_global);
     tlb_flush(&cpu->tlb[1], keep_global);
+    x86_bcache_unchain(cpu);          /* block links assumed the old translations */
 }
 
 void x86_tlb_flush_page(struct x86_cpu *cpu, gva_t lin)
 {
     tlb_flush_page(&cpu->tlb[0], lin);
     tlb_flush_page(&cpu->tlb[1], lin);
+    x86_bcache_unchain(cpu);
 }
