@@ -187,6 +187,8 @@ struct x86_paging_ctx {
     bool implicit_supervisor; /* descriptor-table accesses: a supervisor-mode
                                * access whatever the CPL (SDM Vol. 3A 4.6.1) */
     bool ac;                /* RFLAGS.AC, for SMAP */
+    bool no_page1gb;        /* CPUID.80000001H:EDX.Page1GB = 0: PDPTE.PS is reserved
+                             * (SDM Vol. 3A 4.5.4); zero keeps 1 GiB pages allowed */
 };
 
 /** Result of a successful walk. */

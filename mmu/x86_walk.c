@@ -182,8 +182,9 @@ static uint32_t walk_ia32e(struct guest_mem *mem, const struct x86_paging_ctx *c
             return WALK_NOT_PRESENT;
         uint64_t rsvd = RSVD_HI_52 | xd_rsvd;
         bool leaf = level == 1;
-        if (level >= 4) {
-            rsvd |= PTE_PS;                       /* PML5E/PML4E: PS reserved */
+        if (level >= 4 || (level == 3 && ctx->no_page1gb)) {
+            rsvd |= PTE_PS;                       /* PML5E/PML4E (and PDPTE without
+                                                   * Page1GB): PS reserved */
         } else if (level >= 2 && (e & PTE_PS)) {
             leaf = true;
             /* 1 GiB: bits 29:13; 2 MiB: bits 20:13 (bit 12 is PAT). */

@@ -396,8 +396,31 @@ static void op_aam_aad(struct x86_cpu *cpu, const struct x86_insn *insn)
 /* ---------------------------------------------------------------- registration */
 
 /** Register the integer handlers of this file and of the other integer files. */
+/**
+ * BOUND r16/r32, m16&16 / m32&32 (62 /r; invalid in 64-bit mode, where 62 is
+ * the EVEX escape and the decoder already returns #UD): #BR when the signed
+ * index is below the first bound or above the second (SDM Vol. 2A BOUND).
+ * A register operand is #UD.
+ */
+static void op_bound(struct x86_cpu *cpu, const struct x86_insn *insn)
+{
+    if (!(insn->flags & X86_INSN_MEM) || x86_long64(cpu))
+        x86_raise(cpu, X86_EXC_UD);
+    unsigned size = insn->opsize == 2 ? 2 : 4;
+    gva_t lin = x86_mem_linear(cpu, insn, size * 2, MMU_READ);
+    uint64_t lo = x86_read_sized(cpu, lin, size);
+    uint64_t hi = x86_read_sized(cpu, lin + size, size);
+    uint64_t idx = x86_greg_read(cpu, insn, size);
+    int64_t s_idx = size == 2 ? (int16_t)idx : (int32_t)idx;
+    int64_t s_lo = size == 2 ? (int16_t)lo : (int32_t)lo;
+    int64_t s_hi = size == 2 ? (int16_t)hi : (int32_t)hi;
+    if (s_idx < s_lo || s_idx > s_hi)
+        x86_raise(cpu, X86_EXC_BR);
+}
+
 void x86_ops_alu_init(x86_exec_fn *table)
 {
+    table[X86_OP(X86_MAP_PRIMARY, 0x62)] = op_bound;
     for (unsigned g = 0; g < 8; g++)
         for (unsigned f = 0; f < 6; f++)
             table[X86_OP(X86_MAP_PRIMARY, g * 8 + f)] = op_alu;

