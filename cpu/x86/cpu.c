@@ -424,6 +424,81 @@ static int x86_insn_info(struct vcpu *v, gva_t pc, struct vcpu_insn_info *out);
 static int x86_translate(struct vcpu *v, gva_t gva, gpa_t *gpa);
 static void x86_dump_tlb(struct vcpu *v, FILE *f);
 
+/* ---------------------------------------------------------------- architectural debug */
+
+/* DR0-DR3 instruction breakpoint matching linear @pc (R/W = 00, enabled in
+ * DR7 L/G), or -1. Length bits are ignored for instruction breakpoints. */
+static int x86_hw_insn_breakpoint(const struct x86_cpu *cpu, gva_t pc)
+{
+    uint64_t dr7 = cpu->dr[7];
+    for (int i = 0; i < 4; i++) {
+        bool enabled = (dr7 >> (i * 2)) & 3;
+        unsigned rw = (dr7 >> (16 + i * 4)) & 3;
+        if (enabled && rw == 0 && cpu->dr[i] == pc)
+            return i;
+    }
+    return -1;
+}
+
+/* Instructions after which TF does not produce a single-step trap because
+ * they deliver an event themselves (SDM Vol. 3A 18.3.1.4: INT n, INT3, INTO,
+ * INT1, SYSCALL/SYSENTER clear TF on entry), and MOV SS / POP SS, whose trap
+ * is delayed past the next instruction (Vol. 3A 6.8.3). */
+static bool x86_no_step_trap(const struct x86_insn *insn)
+{
+    switch (insn->op) {
+    case X86_OP(X86_MAP_PRIMARY, 0xcc):
+    case X86_OP(X86_MAP_PRIMARY, 0xcd):
+    case X86_OP(X86_MAP_PRIMARY, 0xce):
+    case X86_OP(X86_MAP_PRIMARY, 0xf1):
+    case X86_OP(X86_MAP_0F, 0x05):
+    case X86_OP(X86_MAP_0F, 0x34):
+    case X86_OP(X86_MAP_PRIMARY, 0x17):
+        return true;
+    case X86_OP(X86_MAP_PRIMARY, 0x8e):
+        return x86_modrm_digit(insn) == X86_SS;
+    default:
+        return false;
+    }
+}
+
+/*
+ * Execute one instruction with the architectural debug features of SDM Vol.
+ * 3A 18.3: a DR0-DR3 instruction breakpoint is a fault taken before the
+ * instruction unless RFLAGS.RF is set; TF set at the start of an instruction
+ * gives a single-step trap (#DB with DR6.BS) after it completes. RF is
+ * cleared once an instruction completes. Data breakpoints (R/W = 01/11) are
+ * not implemented (logged under -d unimp when DR7 enables them).
+ */
+static void x86_step_architectural(struct x86_cpu *cpu)
+{
+    gva_t pc = cpu->seg[X86_CS].base + cpu->rip;
+    if (cpu->code_mode != X86_MODE_64)
+        pc &= 0xffffffffu;
+    int bp = (cpu->rflags & X86_FLAG_RF) ? -1 : x86_hw_insn_breakpoint(cpu, pc);
+    if (bp >= 0) {
+        cpu->dr[6] = (cpu->dr[6] & ~0xfull) | (1ull << bp);
+        qlog(LOG_INT, "x86: #DB instruction breakpoint DR%d at rip 0x%" PRIx64, bp, cpu->rip);
+        x86_deliver_event(cpu, X86_EXC_DB, X86_EVT_EXCEPTION, false, 0, cpu->rip);
+        return;
+    }
+    bool tf = cpu->rflags & X86_FLAG_TF;
+    bool rf = cpu->rflags & X86_FLAG_RF;
+    struct x86_block *b = x86_block_lookup(cpu);
+    const struct x86_binsn *bi = b->insns;
+    struct x86_insn insn = bi->insn;   /* the block may be invalidated by the insn */
+    cpu->next_rip = cpu->rip + insn.len;
+    bi->fn(cpu, &insn);
+    cpu->rip = cpu->next_rip;
+    cpu->exit_block = false;
+    if (rf)
+        cpu->rflags &= ~X86_FLAG_RF;
+    if (tf && !x86_no_step_trap(&insn)) {
+        cpu->dr[6] |= 1ull << 14;   /* BS */
+        x86_deliver_event(cpu, X86_EXC_DB, X86_EVT_EXCEPTION, false, 0, cpu->rip);
+    }
+}
+
 /* ---------------------------------------------------------------- run loop */
 
 /* Deliver a pending NMI or external interrupt if the CPU accepts one now. */
@@ -440,7 +515,7 @@ static bool x86_take_interrupt(struct x86_cpu *cpu)
         cpu->nmi_pending = false;
         cpu->nmi_blocked = true;
         cpu->halted = false;
-        qlog(LOG_INT, "x86: NMI at rip 0x%" PRIx64, cpu->rip);
+        qlog(LOG_INT, "x86: CPU %d NMI at rip 0x%" PRIx64, cpu->vcpu.index, cpu->rip);
         x86_deliver_event(cpu, X86_EXC_NMI, X86_EVT_NMI, false, 0, cpu->rip);
         return true;
     }
@@ -450,8 +525,8 @@ static bool x86_take_interrupt(struct x86_cpu *cpu)
             return false;
         cpu->halted = false;
         if (log_enabled(LOG_INT))
-            qlog(LOG_INT, "x86: interrupt vector 0x%02x at rip 0x%" PRIx64 " cpl %u", vector,
-                 cpu->rip, cpu->cpl);
+            qlog(LOG_INT, "x86: CPU %d interrupt vector 0x%02x at rip 0x%" PRIx64 " cpl %u",
+                 cpu->vcpu.index, vector, cpu->rip, cpu->cpl);
         x86_deliver_event(cpu, vector, X86_EVT_EXTINT, false, 0, cpu->rip);
         return true;
     }
@@ -502,6 +577,14 @@ static enum vcpu_exit x86_run(struct vcpu *v, uint64_t budget_insns)
         if (unlikely(cpu->halted)) {
             exit = VCPU_EXIT_HALT;
             goto out;
+        }
+
+        if (unlikely((cpu->rflags & X86_FLAG_TF) || (cpu->dr[7] & 0xff))) {
+            /* Architectural debug features: one instruction at a time. */
+            prev = NULL;
+            x86_step_architectural(cpu);
+            v->insns_retired++;
+            continue;
         }
 
         if (unlikely(cpu->dbg_active)) {
