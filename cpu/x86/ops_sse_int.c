@@ -237,7 +237,7 @@ static void op_int(struct x86_cpu *cpu, const struct x86_insn *insn)
         /* MMX PUNPCKLBW/WD/DQ mm, mm/m32: the memory operand is 32 bits
          * (SDM Vol. 2B PUNPCKLBW...), so only those 4 bytes are read. */
         mmx_check(cpu);
-        union x86_xmm s = { .u64 = { x86_read32(cpu, x86_mem_linear(cpu, insn, 4, MMU_READ)), 0 } };
+        union x86_xmm s = { .u64 = { x86_mem_read(cpu, insn, 4), 0 } };
         union x86_xmm d = { .u64 = { mmx_reg(cpu, insn->reg), 0 } };
         mmx_enter(cpu);
         o->fn(&d, &s, 8);
