@@ -8,14 +8,15 @@
 #   - EFER/CR0 in long mode as the boot protocol requires (LME|LMA, PG|PE);
 #   - a write watchpoint on the decompressor's "addq %rax, 2(%rax)" (found in
 #     objdump's disassembly) stops after that instruction with new = old + rax;
-#   - after detach the guest boots on to its VFS panic and qtemu exits 0.
+#   - continue runs to the init marker, Ctrl-C interrupts, detach lets the
+#     guest power off and qtemu exits 0.
 # A raw RSP session (python, unix socket) checks the protocol edges: acks,
 # bad checksums, garbage, overlong packets, qXfer target.xml (well-formed
 # XML naming i386:x86-64), physical memory mode vs the file, Ctrl-C -> T02,
 # and k -> qtemu exits 0.
 . "$(dirname "$0")/lib.sh"
 KERNEL="$GUEST/vmlinuz-cloud"
-echo "1..19"
+echo "1..21"
 if [ ! -f "$KERNEL" ] || ! command -v gdb > /dev/null || ! command -v objdump > /dev/null; then
     for i in $(seq 1 19); do echo "ok $i # SKIP no guest kernel, gdb or objdump"; done
     exit 0
@@ -64,8 +65,9 @@ EOF
 
 # ---------------------------------------------------------------- gdb session
 PORT=$(free_port)
-timeout 300 "$QTEMU" -kernel "$KERNEL" -m 256M -nographic -no-reboot -S -gdb tcp::$PORT \
-    -append "console=ttyS0 panic=-1" < /dev/null > "$TMP/console" 2> "$TMP/stderr" &
+timeout 300 "$QTEMU" -kernel "$KERNEL" -initrd "$GUEST/initramfs.cpio.gz" -m 256M -nographic \
+    -no-reboot -S -gdb tcp::$PORT -append "console=ttyS0 panic=-1 qtemu.test=gdb" \
+    < /dev/null > "$TMP/console" 2> "$TMP/stderr" &
 QPID=$!
 # Wait until qtemu listens (LISTEN = state 0A in /proc/net/tcp); connecting
 # to probe would count as a gdb session that ends (and resumes the guest).
@@ -90,9 +92,23 @@ watch *(unsigned long long *)$WADDR
 continue
 printf "WPC 0x%lx NEW 0x%lx\n", \$pc, *(unsigned long long *)$WADDR
 delete
+continue
+printf "INTERRUPTED 0x%lx\n", \$pc
 detach
 EOF
-timeout 120 gdb -batch -nx -x "$TMP/cmds" > "$TMP/gdb.out" 2>&1
+# The last 'continue' runs the guest to its init marker: the test then sends
+# gdb SIGINT (gdb interrupts the target with Ctrl-C = 0x03) and gdb detaches.
+timeout 200 gdb -batch -nx -x "$TMP/cmds" > "$TMP/gdb.out" 2>&1 &
+GPID=$!
+for _ in $(seq 1500); do
+    grep -q "QTEMU-INIT-MARKER" "$TMP/console" && break
+    kill -0 $GPID 2>/dev/null || break
+    sleep 0.1
+done
+marker_seen=no
+grep -q "QTEMU-INIT-MARKER" "$TMP/console" && marker_seen=yes
+kill -INT $GPID 2>/dev/null
+wait $GPID
 echo "# gdb output (head):"; head -n 8 "$TMP/gdb.out" | sed 's/^/#   /'
 
 name="gdb sees PC = pref_address + 0x200 = $(printf 0x%x $ENTRY) at -S"
@@ -132,8 +148,11 @@ check "$name" sh -c "[ -n '$new' ] && [ \$(( $old + ${WRAX:-0} )) -eq \$(( $new 
 check "gdb reported the watchpoint hit" grep -q "Hardware watchpoint .*: \*(unsigned long long \*)" "$TMP/gdb.out"
 wait $QPID
 rc=$?
-check "after detach the guest boots to its VFS panic and qtemu exits 0 (rc $rc)" \
-    sh -c "[ $rc -eq 0 ] && grep -q 'VFS: Unable to mount root' '$TMP/console'"
+check "continue ran the guest to its init marker under gdb ($marker_seen)" [ "$marker_seen" = yes ]
+check "Ctrl-C from gdb stopped the guest after the marker (SIGINT reported)" \
+    sh -c "grep -q 'SIGINT' '$TMP/gdb.out' && grep -q '^INTERRUPTED 0x' '$TMP/gdb.out'"
+check "after detach the guest runs on, powers off, and qtemu exits 0 (rc $rc)" \
+    sh -c "[ $rc -eq 0 ] && grep -q 'reboot: Power down' '$TMP/console'"
 
 # ---------------------------------------------------------------- raw RSP edges
 SOCK="$TMP/gdb.sock"
