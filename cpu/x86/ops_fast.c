@@ -3,6 +3,10 @@
  * forms, chosen once when a block is built (x86_fast_lookup, called by
  * block.c) instead of the generic group handlers of x86_exec_table.
  *
+ * Forms: ALU (ADD OR AND SUB XOR CMP), TEST, MOV, LEA, MOVZX/MOVSX/MOVSXD,
+ * SHL/SHR/SAR/ROL/ROR by immediate, IMUL, CMOVcc, SETcc; in 64-bit mode also
+ * Jcc, JMP/CALL rel, RET, PUSH/POP r64.
+ *
  * Each specialised handler is one (operation, operand size, operand form)
  * of an instruction the generic handler also implements, with everything
  * known at decode time hoisted out: no switch on the opcode, /digit or size
@@ -30,6 +34,8 @@
  * block's code mode is fixed, DESIGN "keyed by ... the mode bits that
  * change decoding"); register-only ALU forms are mode independent.
  * Operand sizes 4 and 8 are specialised; 8/16-bit forms stay generic.
+ * Rotates keep the other four flags, so they materialise the old ones
+ * (inline when the previous state is a rotate or a logic instruction).
  *
  * Flags are recorded lazily exactly as the generic handlers record them
  * (cpu->cc: op, size, res, src1, src2; flags.c).
@@ -456,6 +462,75 @@ DEF_SH_ALL(SH_SAR)
 /* [SHL SHR SAR][size 4/8][count 1] */
 static const x86_exec_fn shift_fns[3][2][2] = { SH_ROW(SH_SHL), SH_ROW(SH_SHR), SH_ROW(SH_SAR) };
 
+/**
+ * The six arithmetic flags as RFLAGS bits, with the states rotates usually
+ * follow (another rotate: materialised; a logic instruction) inline.
+ */
+static forceinline uint64_t arith_flags(struct x86_cpu *cpu)
+{
+    const struct x86_cc *c = &cpu->cc;
+    if (c->op == CC_OP_EFLAGS)
+        return c->src1 & X86_FLAGS_ARITH;
+    if (c->op == CC_OP_LOGIC && c->size) {
+        unsigned sh = 64 - c->size * 8u;
+        int64_t res = (int64_t)(c->res << sh);
+        return x86_pf_of(c->res) | (res == 0 ? X86_FLAG_ZF : 0) | (res < 0 ? X86_FLAG_SF : 0);
+    }
+    return x86_arith_flags(cpu);
+}
+
+enum { RO_ROL = 0, RO_ROR = 1 };
+
+/**
+ * ROL/ROR of a 4/8-byte register by an immediate count (C1 /0 /1 Ib, D1 /0
+ * /1), as ops_shift.c: only CF and OF change (SDM Vol. 2B RCL/RCL/ROL/ROR
+ * "Flags Affected"; OF from the count-1 formula for every count, the
+ * project's undefined-flag policy); a masked count of 0 changes no flags.
+ */
+static forceinline void rotate_imm(struct x86_cpu *cpu, const struct x86_insn *insn, unsigned op,
+                                   unsigned size, bool one)
+{
+    unsigned bits = size * 8;
+    unsigned count = one ? 1 : (unsigned)(insn->imm & (size == 8 ? 0x3f : 0x1f));
+    uint64_t a = rget(cpu, insn->rm, size), r;
+    if (!one && unlikely(count == 0)) {
+        rset(cpu, insn->rm, size, a);
+        return;
+    }
+    uint64_t f = arith_flags(cpu) & ~(X86_FLAG_CF | X86_FLAG_OF);
+    bool cf, of;
+    if (op == RO_ROL) {
+        r = ((a << count) | (a >> (bits - count))) & szmask(size);
+        cf = r & 1;
+        of = ((r >> (bits - 1)) & 1) ^ cf;
+    } else {
+        r = ((a >> count) | (a << (bits - count))) & szmask(size);
+        cf = (r >> (bits - 1)) & 1;
+        of = ((r >> (bits - 1)) ^ (r >> (bits - 2))) & 1;
+    }
+    rset(cpu, insn->rm, size, r);
+    cpu->cc.op = CC_OP_EFLAGS;
+    cpu->cc.size = 8;
+    cpu->cc.res = 0;
+    cpu->cc.src2 = count;
+    cpu->cc.aux = 0;
+    cpu->cc.src1 = f | (cf ? X86_FLAG_CF : 0) | (of ? X86_FLAG_OF : 0);
+}
+
+#define RO_FN(op, size, one) fast_rotate_##op##_##size##_##one
+#define DEF_RO(op, size, one)                                                           \
+    static void RO_FN(op, size, one)(struct x86_cpu *cpu, const struct x86_insn *insn)  \
+    {                                                                                   \
+        rotate_imm(cpu, insn, op, size, one);                                           \
+    }
+DEF_RO(RO_ROL, 4, 0) DEF_RO(RO_ROL, 4, 1) DEF_RO(RO_ROL, 8, 0) DEF_RO(RO_ROL, 8, 1)
+DEF_RO(RO_ROR, 4, 0) DEF_RO(RO_ROR, 4, 1) DEF_RO(RO_ROR, 8, 0) DEF_RO(RO_ROR, 8, 1)
+/* [ROL ROR][size 4/8][count 1] */
+static const x86_exec_fn rotate_fns[2][2][2] = {
+    { { RO_FN(RO_ROL, 4, 0), RO_FN(RO_ROL, 4, 1) }, { RO_FN(RO_ROL, 8, 0), RO_FN(RO_ROL, 8, 1) } },
+    { { RO_FN(RO_ROR, 4, 0), RO_FN(RO_ROR, 4, 1) }, { RO_FN(RO_ROR, 8, 0), RO_FN(RO_ROR, 8, 1) } },
+};
+
 /* ---------------------------------------------------------------- Jcc, JMP, CALL, RET, PUSH, POP */
 
 /**
@@ -586,6 +661,101 @@ static void fast_pop_r(struct x86_cpu *cpu, const struct x86_insn *insn)
     cpu->gpr[insn->rm] = v;
 }
 
+/* ---------------------------------------------------------------- IMUL, CMOVcc, SETcc */
+
+/**
+ * IMUL Gv, Ev (0F AF) and IMUL Gv, Ev, Ib/Iz (6B 69) at 4/8 bytes, register
+ * or memory source: the truncated signed product; the lazy record of
+ * ops_muldiv.c (CC_OP_IMUL, src1 = 1 if the product did not fit).
+ */
+static forceinline void imul(struct x86_cpu *cpu, const struct x86_insn *insn, unsigned size,
+                             bool imm, bool mem)
+{
+    uint64_t b;
+    if (mem) {
+        uintptr_t h = tlb_host(cpu, lin64(cpu, insn), size, false);
+        if (unlikely(!h)) {
+            slow(cpu, insn);
+            return;
+        }
+        b = host_load(h, size);
+    } else {
+        b = cpu->gpr[insn->rm];
+    }
+    uint64_t a = imm ? insn->imm : cpu->gpr[insn->reg], r;
+    bool ovf;
+    if (size == 8) {
+        int64_t p;
+        ovf = __builtin_mul_overflow((int64_t)a, (int64_t)b, &p);
+        r = (uint64_t)p;
+    } else {
+        int32_t p;
+        ovf = __builtin_mul_overflow((int32_t)a, (int32_t)b, &p);
+        r = (uint32_t)p;
+    }
+    rset(cpu, insn->reg, size, r);
+    cpu->cc.op = CC_OP_IMUL;
+    cpu->cc.size = (uint8_t)size;
+    cpu->cc.res = r;
+    cpu->cc.src1 = ovf;
+    cpu->cc.src2 = 0;
+}
+
+#define IMUL_FN(size, imm, mem) fast_imul_##size##_##imm##_##mem
+#define DEF_IMUL(size, imm, mem)                                                            \
+    static void IMUL_FN(size, imm, mem)(struct x86_cpu *cpu, const struct x86_insn *insn)   \
+    {                                                                                       \
+        imul(cpu, insn, size, imm, mem);                                                    \
+    }
+DEF_IMUL(4, 0, 0) DEF_IMUL(4, 0, 1) DEF_IMUL(4, 1, 0) DEF_IMUL(4, 1, 1)
+DEF_IMUL(8, 0, 0) DEF_IMUL(8, 0, 1) DEF_IMUL(8, 1, 0) DEF_IMUL(8, 1, 1)
+/* [size 4/8][imm][mem] */
+static const x86_exec_fn imul_fns[2][2][2] = {
+    { { IMUL_FN(4, 0, 0), IMUL_FN(4, 0, 1) }, { IMUL_FN(4, 1, 0), IMUL_FN(4, 1, 1) } },
+    { { IMUL_FN(8, 0, 0), IMUL_FN(8, 0, 1) }, { IMUL_FN(8, 1, 0), IMUL_FN(8, 1, 1) } },
+};
+
+/**
+ * CMOVcc Gv, Ev (0F 40-4F) with a register source at 4/8 bytes: a 32-bit
+ * destination is zero-extended even when the condition is false (SDM Vol. 2A
+ * CMOVcc, as ops_mov.c).
+ */
+static forceinline void cmov(struct x86_cpu *cpu, const struct x86_insn *insn, unsigned cc,
+                             unsigned size)
+{
+    if (cond(cpu, cc))
+        rset(cpu, insn->reg, size, cpu->gpr[insn->rm]);
+    else if (size == 4)
+        cpu->gpr[insn->reg] &= 0xffffffffull;
+}
+
+/** SETcc Eb (0F 90-9F) on a byte register that is not AH..BH. */
+static forceinline void setcc(struct x86_cpu *cpu, const struct x86_insn *insn, unsigned cc)
+{
+    cpu->gpr[insn->rm] = (cpu->gpr[insn->rm] & ~0xffull) | (cond(cpu, cc) ? 1 : 0);
+}
+
+#define CC_FNS(cc)                                                                        \
+    static void fast_cmov4_##cc(struct x86_cpu *cpu, const struct x86_insn *insn)        \
+    {                                                                                     \
+        cmov(cpu, insn, cc, 4);                                                           \
+    }                                                                                     \
+    static void fast_cmov8_##cc(struct x86_cpu *cpu, const struct x86_insn *insn)        \
+    {                                                                                     \
+        cmov(cpu, insn, cc, 8);                                                           \
+    }                                                                                     \
+    static void fast_setcc_##cc(struct x86_cpu *cpu, const struct x86_insn *insn)        \
+    {                                                                                     \
+        setcc(cpu, insn, cc);                                                             \
+    }
+CC_FNS(0) CC_FNS(1) CC_FNS(2) CC_FNS(3) CC_FNS(4) CC_FNS(5) CC_FNS(6) CC_FNS(7)
+CC_FNS(8) CC_FNS(9) CC_FNS(10) CC_FNS(11) CC_FNS(12) CC_FNS(13) CC_FNS(14) CC_FNS(15)
+#define CC_ROW(kind) { kind##_0, kind##_1, kind##_2, kind##_3, kind##_4, kind##_5, kind##_6,    \
+                       kind##_7, kind##_8, kind##_9, kind##_10, kind##_11, kind##_12,           \
+                       kind##_13, kind##_14, kind##_15 }
+static const x86_exec_fn cmov_fns[2][16] = { CC_ROW(fast_cmov4), CC_ROW(fast_cmov8) };
+static const x86_exec_fn setcc_fns[16] = CC_ROW(fast_setcc);
+
 /* ---------------------------------------------------------------- selection */
 
 /** True if the memory operand takes the fast EA path (64-bit address size, no VEX). */
@@ -662,6 +832,12 @@ x86_exec_fn x86_fast_lookup(const struct x86_insn *insn, unsigned mode)
         if (byte == 0x8d && mem && sz48 && mem_ok(insn, mode))
             return mov_fns[MV_LEA][si];
         /* MOVSXD Gq, Ed (63 with REX.W) in 64-bit mode. */
+        /* IMUL Gv, Ev, Iz / Ib. */
+        if ((byte == 0x69 || byte == 0x6b) && sz48) {
+            if (mem && !mem_ok(insn, mode))
+                return generic;
+            return imul_fns[si][1][mem];
+        }
         if (byte == 0x63 && mode == X86_MODE_64 && size == 8) {
             if (!mem)
                 return MOVX_FN(4, 1, 8, 0);
@@ -673,6 +849,8 @@ x86_exec_fn x86_fast_lookup(const struct x86_insn *insn, unsigned mode)
             unsigned k = digit == SH_SHL ? 0 : digit == SH_SHR ? 1 : 2;
             return shift_fns[k][si][byte == 0xd1];
         }
+        if ((byte == 0xc1 || byte == 0xd1) && !mem && sz48 && digit <= 1)
+            return rotate_fns[digit][si][byte == 0xd1];
         if (mode != X86_MODE_64)
             return generic;
         /* 64-bit mode control transfers and stack operations. */
@@ -693,6 +871,15 @@ x86_exec_fn x86_fast_lookup(const struct x86_insn *insn, unsigned mode)
     if (map == X86_MAP_0F) {
         if (byte >= 0x80 && byte <= 0x8f && mode == X86_MODE_64)
             return jcc_fns[byte & 15];
+        if (byte == 0xaf && sz48) {
+            if (mem && !mem_ok(insn, mode))
+                return generic;
+            return imul_fns[si][0][mem];
+        }
+        if (byte >= 0x40 && byte <= 0x4f && sz48 && !mem)
+            return cmov_fns[si][byte & 15];
+        if (byte >= 0x90 && byte <= 0x9f && !mem && ((f & X86_INSN_REX) || insn->rm < 4))
+            return setcc_fns[byte & 15];
         /* MOVZX/MOVSX: a byte register source must not be AH..BH. */
         if ((byte == 0xb6 || byte == 0xb7 || byte == 0xbe || byte == 0xbf) && sz48) {
             bool bytesrc = !(byte & 1);
