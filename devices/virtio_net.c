@@ -45,7 +45,9 @@ struct rx_frame {
 struct virtio_net {
     struct virtio_dev vdev;
     struct slirp_net *backend;
-    struct virtq_elem elem;
+    /* Separate chains for the two directions: slirp_input() may answer
+     * synchronously (ARP, NDP, DHCP), so net_receive runs inside tx_flush. */
+    struct virtq_elem rx_elem, tx_elem;
     uint8_t config[8];             /* mac[6], status le16 */
     uint8_t buf[MAX_FRAME];
     struct rx_frame backlog[RX_BACKLOG];
@@ -61,20 +63,20 @@ static bool driver_ok(struct virtio_net *s)
 static int rx_one(struct virtio_net *s, const uint8_t *frame, size_t len)
 {
     struct virtio_dev *vdev = &s->vdev;
-    int r = virtqueue_pop(vdev, RXQ, &s->elem);
+    int r = virtqueue_pop(vdev, RXQ, &s->rx_elem);
     if (r <= 0)
         return r;
-    if (s->elem.in_len < NET_HDR_LEN + len) {
+    if (s->rx_elem.in_len < NET_HDR_LEN + len) {
         qlog(LOG_GUEST_ERRORS, "virtio-net: %zu-byte frame does not fit a %llu-byte rx buffer",
-             len, (unsigned long long)s->elem.in_len);
-        virtqueue_push(vdev, RXQ, &s->elem, 0);
+             len, (unsigned long long)s->rx_elem.in_len);
+        virtqueue_push(vdev, RXQ, &s->rx_elem, 0);
         return -1;
     }
     uint8_t hdr[NET_HDR_LEN] = { 0 };
     hdr[10] = 1;                  /* num_buffers = 1 (le16) */
-    size_t w = virtq_elem_write(vdev, &s->elem, 0, hdr, NET_HDR_LEN);
-    w += virtq_elem_write(vdev, &s->elem, NET_HDR_LEN, frame, len);
-    if (virtqueue_push(vdev, RXQ, &s->elem, (uint32_t)w))
+    size_t w = virtq_elem_write(vdev, &s->rx_elem, 0, hdr, NET_HDR_LEN);
+    w += virtq_elem_write(vdev, &s->rx_elem, NET_HDR_LEN, frame, len);
+    if (virtqueue_push(vdev, RXQ, &s->rx_elem, (uint32_t)w))
         return -1;
     return 1;
 }
@@ -139,17 +141,17 @@ static void tx_flush(struct virtio_net *s)
 {
     struct virtio_dev *vdev = &s->vdev;
     bool any = false;
-    while (virtqueue_pop(vdev, TXQ, &s->elem) == 1) {
-        size_t len = s->elem.out_len < sizeof(s->buf) ? (size_t)s->elem.out_len : sizeof(s->buf);
-        if (s->elem.out_len > sizeof(s->buf))
+    while (virtqueue_pop(vdev, TXQ, &s->tx_elem) == 1) {
+        size_t len = s->tx_elem.out_len < sizeof(s->buf) ? (size_t)s->tx_elem.out_len : sizeof(s->buf);
+        if (s->tx_elem.out_len > sizeof(s->buf))
             qlog(LOG_GUEST_ERRORS, "virtio-net: %llu-byte tx chain truncated",
-                 (unsigned long long)s->elem.out_len);
-        len = virtq_elem_read(vdev, &s->elem, 0, s->buf, len);
+                 (unsigned long long)s->tx_elem.out_len);
+        len = virtq_elem_read(vdev, &s->tx_elem, 0, s->buf, len);
         if (len > NET_HDR_LEN && s->backend)
             slirp_net_send(s->backend, s->buf + NET_HDR_LEN, len - NET_HDR_LEN);
         else if (len <= NET_HDR_LEN)
             qlog(LOG_GUEST_ERRORS, "virtio-net: tx chain of %zu bytes has no frame", len);
-        if (virtqueue_push(vdev, TXQ, &s->elem, 0))
+        if (virtqueue_push(vdev, TXQ, &s->tx_elem, 0))
             return;
         any = true;
     }
