@@ -14,48 +14,35 @@
  * touch memory outside guest RAM or crash: ASan/UBSan report it.
  *
  * Build and run: `make fuzz` (MODE=fuzz, every tests/fuzz/fuzz_*.c), or
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE \
- *       tests/fuzz/fuzz_virtqueue.c devices/virtio.c devices/virtio_blk.c \
- *       mmu/mem.c util/log.c -o build/fuzz_virtqueue
- *   build/fuzz_virtqueue -max_total_time=60
+ *   build/fuzz/fuzz/fuzz_virtqueue -max_total_time=60 (after make MODE=fuzz fuzz-build).
+ * Shares its guest RAM and helpers with the per-device targets
+ * (tests/fuzz/virtio_fuzz.h) but keeps its own raw input format, so its
+ * corpora stay valid.
  */
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "devices/bus.h"
-#include "devices/virtio.h"
-#include "mmu/mmu.h"
+#include "tests/fuzz/virtio_fuzz.h"
 
-#define RAM_BYTES  (1u << 20)
+#define RAM_BYTES  VFUZZ_RAM_BYTES
 #define RING_BASE  0x10000u
 #define DISK_BYTES (64u << 10)
 
-static struct guest_mem mem;
 static struct virtio_dev *blk;
 
 static void setup(void)
 {
-    if (guest_mem_init_pc(&mem, RAM_BYTES, 0xC0000000ull, NULL))
-        abort();
+    vfuzz_ram_init();
     int fd = memfd_create("fuzz-disk", 0);
     if (fd < 0 || ftruncate(fd, DISK_BYTES))
         abort();
     char path[64], err[256];
     snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-    blk = virtio_blk_create(&mem, path, false, "fuzz", err, sizeof(err));
+    blk = virtio_blk_create(&vfuzz_mem, path, false, "fuzz", err, sizeof(err));
     if (!blk) {
         fprintf(stderr, "%s\n", err);
         abort();
     }
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -64,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         setup();
     if (size < 16)
         return 0;
-    uint8_t *ram = gpa_map(&mem, RING_BASE, RAM_BYTES - RING_BASE);
+    uint8_t *ram = vfuzz_ram() + RING_BASE;
     size_t n = size - 16;
     if (n > RAM_BYTES - RING_BASE)
         n = RAM_BYTES - RING_BASE;
@@ -87,9 +74,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (vq->size > vq->max_size)
         vq->size = vq->max_size;
     if (data[3] & 1) {
-        vq->desc_gpa = le32(data + 4);
-        vq->avail_gpa = le32(data + 8);
-        vq->used_gpa = le32(data + 12);
+        vq->desc_gpa = vfuzz_le32(data + 4);
+        vq->avail_gpa = vfuzz_le32(data + 8);
+        vq->used_gpa = vfuzz_le32(data + 12);
     } else {
         vq->desc_gpa = RING_BASE;
         vq->avail_gpa = RING_BASE + 0x1000 * 4;
@@ -104,19 +91,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         blk->ops->queue_notify(blk, 0);
     return 0;
 }
-
-#ifdef FUZZ_STANDALONE
-int main(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        FILE *fp = fopen(argv[i], "rb");
-        if (!fp)
-            continue;
-        static uint8_t buf[1 << 20];
-        size_t n = fread(buf, 1, sizeof(buf), fp);
-        fclose(fp);
-        LLVMFuzzerTestOneInput(buf, n);
-    }
-    return 0;
-}
-#endif
