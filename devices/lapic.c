@@ -440,6 +440,9 @@ static void lapic_send_ipi(struct lapic *apic)
         qlog(LOG_GUEST_ERRORS, "lapic %u: ICR delivery mode %u is reserved", apic->id >> 24, mode);
         return;
     }
+    if (log_enabled(LOG_INT))
+        qlog(LOG_INT, "lapic %u: IPI mode %u vector 0x%02x %s dest 0x%02x shorthand %u",
+             apic->id >> 24, mode, vector, logical ? "logical" : "physical", dest, shorthand);
     /* For IPIs only INIT level de-assert uses the level bit; others are edge. */
     bool level_trigger = mode == DM_INIT && level;
     for (int i = 0; i < (shorthand == 1 ? 1 : cluster_count); i++) {
