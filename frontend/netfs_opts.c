@@ -262,6 +262,9 @@ int qtemu_parse_virtfs(const char *arg)
 
 /* ---------------------------------------------------------------- pipe/file chardevs */
 
+/* Longest wait for a full output pipe before output is dropped. */
+#define PIPE_STALL_MS 2000
+
 struct pipe_chr {
     struct chardev chr;
     int in_fd, out_fd;
@@ -276,8 +279,16 @@ static void pipe_write(struct chardev *chr, const uint8_t *buf, size_t len)
         ssize_t n = write(p->out_fd, buf, len);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && errno == EAGAIN) {
+            /* The reader is behind: wait for room, as QEMU's blocking pipe
+             * would, but at most PIPE_STALL_MS so a reader that went away
+             * cannot hang the machine (the rest is then dropped). */
+            struct pollfd pfd = { .fd = p->out_fd, .events = POLLOUT };
+            if (poll(&pfd, 1, PIPE_STALL_MS) > 0)
+                continue;
+        }
         if (n <= 0)
-            return;         /* nobody reading (EAGAIN): dropped, as a full QEMU pipe would block */
+            return;
         buf += n;
         len -= (size_t)n;
     }
