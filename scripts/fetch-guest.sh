@@ -3,6 +3,7 @@
 #   vmlinuz-cloud   Debian's current linux-image-cloud-amd64 kernel
 #   vmlinuz-amd64   Debian's current linux-image-amd64 kernel (XZ-compressed bzImage)
 #   initramfs.cpio.gz  busybox-static + an init script (see scripts/initramfs-init)
+#   initramfs-amd64.cpio.gz  the same with vmlinuz-amd64's modules (+ 9p)
 # Versions are resolved from the meta-packages with apt-cache, and the .debs
 # are fetched with `apt-get download`. Re-running is cheap: existing files are kept
 # unless the resolved version changed.
@@ -69,10 +70,12 @@ MODULES="virtio_pci virtio_mmio virtio_blk virtio-rng virtio_net virtio_console"
 # x86 crypto drivers (load only where CPUID offers AES/PCLMULQDQ/SSE4.2, i.e.
 # -cpu max; their registration runs the kernel's crypto self-tests)
 MODULES="$MODULES aesni_intel ghash_clmulni_intel crc32c_intel crc32_pclmul"
-mods="$cache/modules"
-mods_key="$(cat "$cache/vmlinuz-cloud.pkg") $MODULES"
+# modules_for KERNEL DIR MODULES: fill DIR from .cache/guest/vmlinuz-KERNEL's package.
+modules_for() {
+mods="$2"
+mods_key="$(cat "$cache/vmlinuz-$1.pkg") $3"
 if [ ! -f "$mods/load-order" ] || [ "$(cat "$mods/key" 2>/dev/null)" != "$mods_key" ]; then
-    pkg=$(cat "$cache/vmlinuz-cloud.pkg")
+    pkg=$(cat "$cache/vmlinuz-$1.pkg")
     [ -f "$pkg"_*.deb ] 2>/dev/null || apt-get download "$pkg" >/dev/null 2>&1 || apt-get download "$pkg"
     rm -rf "$mods" x && mkdir -p "$mods" x && dpkg-deb -x "$pkg"_*.deb x
     ko() { find x/lib/modules -name "$1.ko" | head -n 1; }
@@ -92,17 +95,21 @@ if [ ! -f "$mods/load-order" ] || [ "$(cat "$mods/key" 2>/dev/null)" != "$mods_k
         cp "$f" "$mods/$name.ko"
         echo "$name" >> "$mods/load-order"
     }
-    for m in $MODULES; do add "$m"; done
+    for m in $3; do add "$m"; done
     rm -rf x
     echo "$mods_key" > "$mods/key"
     echo "fetch-guest: modules $(tr '\n' ' ' < "$mods/load-order")"
 fi
+}
 
 # The initramfs: rebuilt whenever the init script, busybox or the modules change.
+# initramfs_for MODULES-DIR OUTPUT
+initramfs_for() {
 init="$top/scripts/initramfs-init"
-if [ ! -f "$cache/initramfs.cpio.gz" ] || [ "$init" -nt "$cache/initramfs.cpio.gz" ] \
-   || [ "$cache/busybox" -nt "$cache/initramfs.cpio.gz" ] \
-   || [ "$mods/load-order" -nt "$cache/initramfs.cpio.gz" ]; then
+mods="$1"
+if [ ! -f "$2" ] || [ "$init" -nt "$2" ] \
+   || [ "$cache/busybox" -nt "$2" ] \
+   || [ "$mods/load-order" -nt "$2" ]; then
     root="$cache/initramfs-root"
     rm -rf "$root"
     mkdir -p "$root/bin" "$root/sbin" "$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/root" "$root/etc"
@@ -112,7 +119,17 @@ if [ ! -f "$cache/initramfs.cpio.gz" ] || [ "$init" -nt "$cache/initramfs.cpio.g
     mkdir -p "$root/lib/modules"
     cp "$mods"/*.ko "$mods/load-order" "$root/lib/modules/"
     chmod 755 "$root/init"
-    (cd "$root" && find . | cpio -o -H newc --quiet | gzip -9 > "$cache/initramfs.cpio.gz")
+    (cd "$root" && find . | cpio -o -H newc --quiet | gzip -9 > "$2")
     rm -rf "$root"
-    echo "fetch-guest: built $cache/initramfs.cpio.gz"
+    echo "fetch-guest: built $2"
+fi
+}
+
+modules_for cloud "$cache/modules" "$MODULES"
+initramfs_for "$cache/modules" "$cache/initramfs.cpio.gz"
+# The generic kernel's own modules in a second initramfs, plus 9P (the cloud
+# kernel has no CONFIG_NET_9P): tests/system/42-virtio-9p.t.
+if [ $want_generic = 1 ]; then
+    modules_for amd64 "$cache/modules-amd64" "$MODULES 9pnet_virtio 9p"
+    initramfs_for "$cache/modules-amd64" "$cache/initramfs-amd64.cpio.gz"
 fi

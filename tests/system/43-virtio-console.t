@@ -5,7 +5,7 @@
 #   - the greeting names the kernel release of the Debian package booted
 #     (linux-image-RELEASE, recorded by fetch-guest.sh);
 #   - over a pipe chardev the host sends commands: the guest shell's
-#     arithmetic, the sha256 of a random 1000-character line typed by the
+#     arithmetic, the sha256 of a random 600-character line typed by the
 #     host (must equal the host's sha256sum), and `seq 1 20000` coming back
 #     (must equal the host's seq: guest-to-host bulk output, ~190 KB);
 #   - a file chardev receives the greeting too (output-only backend);
