@@ -15,13 +15,16 @@
  *   ACPI PM block (ACPI_PM_BASE) SCI -> IRQ9
  *   HPET 0xFED00000 with legacy replacement onto the same ISA inputs
  *   IOAPIC 0xFEC00000, LAPIC 0xFEE00000 (APIC ID = vCPU index)
+ *   MADT (ACPI) and MP spec 1.4 tables at 0xF0000 list every vCPU
  *   reset control 0xCF9 / port 0x92; isa-debug-exit on request
  *
  * Decided: a reset reloads the kernel, initrd, zero page and ACPI tables from
  * the bytes kept in memory and resets the vCPUs; device models have no reset
  * entry point in devices/bus.h yet, so they keep their state (Linux
- * reprograms them). Application processors stay in their reset state
- * (wait-for-SIPI is the CPU core's business).
+ * reprograms them). Application processors stay in their reset state:
+ * the x86 core parks every vCPU whose APIC lacks IA32_APIC_BASE.BSP in
+ * wait-for-SIPI (no firmware does it), and the guest starts them with
+ * INIT-SIPI-SIPI through its local APIC.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +38,7 @@
 #include "boot/board_virtio.h"
 #include "boot/firmware.h"
 #include "boot/machine.h"
+#include "boot/mptable.h"
 #include "boot/x86_boot.h"
 #include "cpu/vcpu.h"
 #include "devices/bus.h"
@@ -199,6 +203,11 @@ static int pc_load(struct machine *m, char *err, size_t err_len)
                                          m->devs);
     if (!b->rsdp_gpa) {
         set_err(err, err_len, "could not build the ACPI tables (RAM too small?)");
+        return -1;
+    }
+    /* MP spec 1.4 tables for guests without ACPI (acpi=off), boot/mptable.c. */
+    if (!pc_build_mptable(&m->mem, PC_MPTABLE_GPA, m->ncpus)) {
+        set_err(err, err_len, "could not write the MP tables (RAM too small?)");
         return -1;
     }
     /* Multiboot kernels and boot sectors (boot/realmode.c); 0 = not one of those. */
