@@ -422,7 +422,11 @@ struct mc146818 *mc146818_create(struct bus *bus, struct irq_line irq8, uint64_t
     s->cmos[RTC_REG_D] = REG_D_VRT;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    s->offset_ns = (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec - clock_ns();
+    /* With -icount the phase of the seconds (UIP, update interrupts) must not
+     * depend on when qtemu started: start on a whole second so a run repeats
+     * instruction for instruction (only the date itself comes from the host). */
+    int64_t start_ns = (int64_t)ts.tv_sec * NS_PER_S + (clock_icount_enabled() ? 0 : ts.tv_nsec);
+    s->offset_ns = start_ns - clock_ns();
     s->last_c_read_ns = clock_ns();
     rtc_fill_time(s, rtc_now_ns(s) / NS_PER_S);
     cmos_set_memory(s, ram_bytes);

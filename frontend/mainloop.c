@@ -23,6 +23,8 @@
 #include "util/pollsrc.h"
 
 #define QEMU_SLICE_INSNS 200000
+/* With -icount, timers fire at slice ends: shorter slices, finer virtual time. */
+#define ICOUNT_SLICE_INSNS 20000
 
 static struct {
     struct pollfd pfd[MAINLOOP_MAX_FDS];
@@ -243,7 +245,11 @@ int qtemu_main_loop(struct machine *m, const struct qtemu_options *opts)
         bool all_halted = true;
         for (int i = 0; i < m->ncpus && !ml.paused; i++) {
             struct vcpu *v = m->cpus[i];
-            enum vcpu_exit e = vcpu_run(v, QEMU_SLICE_INSNS);
+            uint64_t before = v->insns_retired;
+            enum vcpu_exit e = vcpu_run(v, clock_icount_enabled() ? ICOUNT_SLICE_INSNS
+                                                                  : QEMU_SLICE_INSNS);
+            if (clock_icount_enabled())
+                clock_add_insns(v->insns_retired - before);
             switch (e) {
             case VCPU_EXIT_HALT:
                 break;
@@ -311,6 +317,11 @@ int qtemu_main_loop(struct machine *m, const struct qtemu_options *opts)
         if (all_halted || ml.paused) {
             frontend_chardev_flush();
             int64_t next = ml.paused ? INT64_MAX : qtimer_next_deadline();
+            if (clock_icount_enabled() && !ml.paused && next != INT64_MAX) {
+                /* Deterministic time: an idle guest jumps to its next timer. */
+                clock_icount_warp_to(next);
+                next = clock_ns();
+            }
             int64_t wait = next == INT64_MAX ? 1000000000ll : next - clock_ns();
             if (frontend_stdin_pending() && wait > 1000000)
                 wait = 1000000;

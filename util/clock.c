@@ -101,6 +101,16 @@ void clock_add_insns(uint64_t n)
     icount_insns += n;
 }
 
+void clock_icount_warp_to(int64_t deadline_ns)
+{
+    if (mode != CLOCK_MODE_ICOUNT || deadline_ns <= clock_ns())
+        return;
+    /* Round up so that clock_ns() >= deadline_ns afterwards. */
+    uint64_t insns = ((uint64_t)deadline_ns + (1ull << icount_shift) - 1) >> icount_shift;
+    if (insns > icount_insns)
+        icount_insns = insns;
+}
+
 void clock_set_manual(int64_t ns)
 {
     if (ns < 0) {

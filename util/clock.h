@@ -42,6 +42,14 @@ bool clock_icount_enabled(void);
 void clock_add_insns(uint64_t n);
 
 /**
+ * With -icount, when every vCPU is idle, jump virtual time forward to
+ * @deadline_ns (the next timer) as QEMU's icount "warp" does, so a halted
+ * guest still sees its timers fire. No effect in the other modes or when
+ * @deadline_ns is not in the future.
+ */
+void clock_icount_warp_to(int64_t deadline_ns);
+
+/**
  * Test hook: freeze virtual time at @ns (>= 0); later calls move it. A negative
  * @ns returns to host time. Unit tests use it to make timer devices
  * deterministic; the emulator itself never calls it.
