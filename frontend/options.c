@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "frontend/frontend.h"
+#include "frontend/netfs_opts.h"
 #include "util/log.h"
 
 static void usage(void)
@@ -41,15 +42,23 @@ static void usage(void)
            "                      64 KiB MMIO at 0xff000000)\n"
            "  -fw_cfg [name=]NAME,file=PATH|string=STR   a read-only fw_cfg file (fw_cfg is at 0x510)\n"
            "  -icount shift=N     deterministic virtual time: 2^N ns per instruction\n"
-           "  -drive file=F,format=raw,if=virtio|none[,id=D][,readonly=on][,cache=..][,serial=S]\n"
-           "                      raw disk image as virtio-blk (if=none: with -device ...,drive=D)\n"
-           "  -device virtio-blk-pci|virtio-blk-device,drive=D   virtio-blk on PCI (pc) / MMIO (microvm)\n"
-           "  -device virtio-rng-pci|virtio-rng-device           virtio entropy source\n"
            "  -debug              built-in debugger: start paused at a (qtemu) prompt; Ctrl-A d stops\n"
            "  -debug-symbols FILE symbols for the debugger: ELF with .symtab, or System.map\n"
            "                      (default: the -kernel file when it is an ELF with a .symtab)\n"
            "  -monitor DEV        human monitor (QEMU HMP): stdio or none (default none);\n"
            "                      with the console on stdio too, Ctrl-A c switches\n"
+           "  -drive file=F,format=raw,if=virtio|none[,id=D][,readonly=on][,cache=..][,serial=S]\n"
+           "                      raw disk image as virtio-blk (if=none: with -device ...,drive=D)\n"
+           "  -device virtio-blk-pci|virtio-blk-device,drive=D   virtio-blk on PCI (pc) / MMIO (microvm)\n"
+           "  -device virtio-rng-pci|virtio-rng-device           virtio entropy source\n"
+           "  -netdev user,id=N[,hostfwd=tcp|udp:[haddr]:hport-[gaddr]:gport]  user networking (slirp)\n"
+           "  -device virtio-net-pci,netdev=N[,mac=M]           virtio NIC on that netdev\n"
+           "  -nic user[,hostfwd=...][,mac=M]                   both at once\n"
+           "  -fsdev local,id=F,path=DIR,security_model=none|mapped-xattr[,readonly=on]\n"
+           "  -device virtio-9p-pci,fsdev=F,mount_tag=TAG       share DIR over 9P2000.L\n"
+           "  -virtfs local,path=DIR,mount_tag=TAG,security_model=none|mapped-xattr\n"
+           "  -chardev pipe,id=C,path=P | file,id=C,path=P | null,id=C\n"
+           "  -device virtio-serial-pci -device virtconsole,chardev=C   console on hvc0\n"
            "  -s                  gdb server on tcp::1234 (same as -gdb tcp::1234)\n"
            "  -gdb DEV            gdb server on tcp::PORT, tcp:HOST:PORT or unix:PATH[,server]\n"
            "  -S                  start with the vCPUs paused (gdb, QMP 'cont' or the monitor resume)\n"
@@ -180,6 +189,9 @@ static int parse_device(const char *arg, struct qtemu_options *o)
         exit(0);
     }
     int vrc = qtemu_parse_virtio_device(arg);   /* frontend/virtio_opts.c */
+    if (vrc <= 0)
+        return vrc;
+    vrc = qtemu_parse_netfs_device(arg);        /* frontend/netfs_opts.c: net, 9p, console */
     if (vrc <= 0)
         return vrc;
     error_report("-device %s: '%.*s' is not a valid device model name", arg, (int)nlen, arg);
@@ -421,17 +433,6 @@ int qtemu_parse_options(int argc, char **argv, struct qtemu_options *o)
         }
         if (!strcmp(name, "nographic")) { o->nographic = true; continue; }
         if (!strcmp(name, "no-reboot")) { o->no_reboot = true; continue; }
-        if (!strcmp(name, "s")) { o->gdb = "tcp::1234"; continue; }
-        if (!strcmp(name, "S")) { o->start_paused = true; continue; }
-        if (!strcmp(name, "drive")) {          /* frontend/virtio_opts.c */
-            if (i + 1 >= argc) {
-                error_report("%s: requires an argument", argv[i]);
-                return -1;
-            }
-            if (qtemu_parse_drive(argv[++i]))
-                return -1;
-            continue;
-        }
         if (!strcmp(name, "debug")) { o->debug = true; continue; }
         if (!strcmp(name, "debug-symbols") || !strcmp(name, "monitor")) {
             if (i + 1 >= argc) {
@@ -444,11 +445,14 @@ int qtemu_parse_options(int argc, char **argv, struct qtemu_options *o)
                 o->debug_symbols = argv[++i];
             continue;
         }
+        if (!strcmp(name, "s")) { o->gdb = "tcp::1234"; continue; }
+        if (!strcmp(name, "S")) { o->start_paused = true; continue; }
 
         /* Everything else takes an argument. */
         static const char *const with_arg[] = { "kernel", "initrd", "append", "m", "M", "machine",
             "cpu", "smp", "serial", "accel", "d", "D", "device", "icount", "display",
-            "gdb", "qmp", "object", "fw_cfg", NULL };
+            "gdb", "qmp", "object", "drive", "netdev", "nic", "fsdev", "virtfs", "chardev",
+            "fw_cfg", NULL };
         bool known = false;
         for (const char *const *k = with_arg; *k; k++)
             if (!strcmp(name, *k))
@@ -552,11 +556,29 @@ int qtemu_parse_options(int argc, char **argv, struct qtemu_options *o)
             o->log_items = arg;
         } else if (!strcmp(name, "D")) {
             o->log_path = arg;
+        } else if (!strcmp(name, "drive")) {
+            if (qtemu_parse_drive(arg))
+                return -1;
         } else if (!strcmp(name, "device")) {
             if (parse_device(arg, o))
                 return -1;
         } else if (!strcmp(name, "fw_cfg")) {
             if (parse_fw_cfg(arg, o))
+                return -1;
+        } else if (!strcmp(name, "netdev")) {       /* frontend/netfs_opts.c */
+            if (qtemu_parse_netdev(arg))
+                return -1;
+        } else if (!strcmp(name, "nic")) {
+            if (qtemu_parse_nic(arg))
+                return -1;
+        } else if (!strcmp(name, "fsdev")) {
+            if (qtemu_parse_fsdev(arg))
+                return -1;
+        } else if (!strcmp(name, "virtfs")) {
+            if (qtemu_parse_virtfs(arg))
+                return -1;
+        } else if (!strcmp(name, "chardev")) {
+            if (qtemu_parse_chardev(arg))
                 return -1;
         } else if (!strcmp(name, "icount")) {
             char buf[32];
@@ -581,6 +603,10 @@ int qtemu_parse_options(int argc, char **argv, struct qtemu_options *o)
         error_report("no kernel given: use -kernel FILE (see --help)");
         return -1;
     }
+    if (qtemu_virtio_opts_finish(o))    /* -drive/-device virtio-*: match drives, check the machine */
+        return -1;
+    if (qtemu_netfs_opts_finish(o))     /* -netdev/-fsdev/-virtfs/virtconsole references */
+        return -1;
     /* Guest RAM from a memory backend (QEMU: -machine memory-backend=ID). */
     if (machine_memdev) {
         if (!o->memdev_id || strcmp(machine_memdev, o->memdev_id)) {
@@ -599,7 +625,5 @@ int qtemu_parse_options(int argc, char **argv, struct qtemu_options *o)
                      o->memdev_id, o->memdev_id);
         return -1;
     }
-    if (qtemu_virtio_opts_finish(o))    /* -drive/-device virtio-*: match drives, check the machine */
-        return -1;
     return 0;
 }
