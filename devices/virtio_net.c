@@ -16,7 +16,10 @@
  * of RX_BACKLOG frames (flushed when the driver adds buffers; older ones are
  * dropped beyond that, TCP retransmits); a frame longer than the buffer the
  * driver gave is dropped and logged (without MRG_RXBUF the driver's buffers
- * hold 1514-byte frames plus the header, 5.1.6.3.1).
+ * hold 1514-byte frames plus the header, 5.1.6.3.1). Receive and transmit
+ * use separate popped chains: slirp answers some frames (ARP, NDP, DHCP)
+ * from inside slirp_input(), so a frame for the guest can arrive while a
+ * transmit chain is still being processed.
  */
 #include <errno.h>
 #include <stdio.h>
