@@ -31,7 +31,7 @@ struct virtio_dev *board_netfs_backend(struct machine *m, const struct machine_d
     *mine = true;
     if (!strcmp(c->model, "virtio-net")) {
         char *mac = prop(c->props, "mac");
-        v = virtio_net_create(&m->mem, mac, c->file ? c->file : "", err, err_len);
+        v = virtio_net_create(&m->mem, mac, c->file, err, err_len);   /* NULL: no netdev */
         free(mac);
     } else if (!strcmp(c->model, "virtio-9p")) {
         char *tag = prop(c->props, "mount_tag"), *sm = prop(c->props, "security_model");

@@ -378,7 +378,9 @@ int virtio_mmio_create(struct bus *bus, uint64_t base, struct irq_line irq, stru
  * virtio-net (virtio 1.2 5.1) on a libslirp -netdev user backend: @mac
  * "xx:xx:xx:xx:xx:xx" or NULL for 52:54:00:12:34:56; @netdev_opts the
  * option list after "user," (id=, hostfwd=[tcp|udp]:[haddr]:hport-[gaddr]:gport,
- * restrict=). NULL with one line in @err (bad option, host port in use).
+ * restrict=), or NULL for a NIC without a netdev (link up, frames it sends
+ * are dropped, as in QEMU). NULL with one line in @err (bad option, host
+ * port in use).
  */
 struct virtio_dev *virtio_net_create(struct guest_mem *mem, const char *mac,
                                      const char *netdev_opts, char *err, size_t err_len);

@@ -207,7 +207,7 @@ struct virtio_dev *virtio_net_create(struct guest_mem *mem, const char *mac,
         return NULL;
     }
     struct slirp_net_config cfg;
-    if (slirp_net_parse_opts(netdev_opts, &cfg, err, err_len))
+    if (netdev_opts && slirp_net_parse_opts(netdev_opts, &cfg, err, err_len))
         return NULL;
     struct virtio_net *s = calloc(1, sizeof(*s));
     if (!s) {
@@ -216,12 +216,14 @@ struct virtio_dev *virtio_net_create(struct guest_mem *mem, const char *mac,
     }
     memcpy(s->config, m, 6);
     s->config[6] = VIRTIO_NET_S_LINK_UP;
-    s->backend = slirp_net_create(&cfg, err, err_len);
-    if (!s->backend) {
-        free(s);
-        return NULL;
+    if (netdev_opts) {
+        s->backend = slirp_net_create(&cfg, err, err_len);
+        if (!s->backend) {
+            free(s);
+            return NULL;
+        }
+        slirp_net_set_rx(s->backend, net_receive, s);
     }
-    slirp_net_set_rx(s->backend, net_receive, s);
     if (virtio_dev_init(&s->vdev, &net_ops, s, mem, 2, QUEUE_SIZE,
                         (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_STATUS),
                         s->config, sizeof(s->config))) {

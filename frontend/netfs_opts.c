@@ -451,8 +451,7 @@ int qtemu_parse_netfs_device(const char *arg)
                 snprintf(buf, sizeof(buf), "mac=%s", mac);
             free(mac);
             d.props = strdup(buf);
-            if (!d.ref)
-                d.file = strdup("");     /* QEMU: a NIC with no netdev sees no network */
+            d.file = NULL;               /* QEMU: a NIC with no netdev sees no network */
             d.resolved = !d.ref;
         } else if (!strcmp(d.model, "virtio-9p")) {
             d.ref = prop(props, "fsdev");

@@ -54,12 +54,12 @@ static void queue_setup(unsigned q, uint64_t desc, uint64_t avail, uint64_t used
     wr(0x044, 1);
 }
 
-static void setup(void)
+static void setup_with(const char *netdev_opts)
 {
     cr_assert_eq(guest_mem_init_pc(&mem, 1ull << 20, 0xC0000000ull, NULL), 0);
     bus_init(&bus);
     char err[256] = "";
-    net = virtio_net_create(&mem, NULL, "id=n0", err, sizeof(err));
+    net = virtio_net_create(&mem, NULL, netdev_opts, err, sizeof(err));
     cr_assert(net, "%s", err);
     cr_assert_eq(virtio_mmio_create(&bus, BASE, (struct irq_line){ irq_sink, NULL, 0 }, net), 0);
     rx_avail = tx_avail = 0;
@@ -80,6 +80,9 @@ static void setup(void)
     queue_setup(1, TX_DESC, TX_AVAIL, TX_USED);
     wr(0x070, 1 | 2 | 8 | 4);
 }
+
+static void setup(void) { setup_with("id=n0"); }
+static void setup_no_netdev(void) { setup_with(NULL); }
 
 static void teardown(void)
 {
@@ -173,4 +176,16 @@ Test(virtio_net, frame_without_receive_buffer_waits_for_one)
     rx_post(3);
     cr_assert_eq(h_r16(&mem, H_USED + 2), 1, "backlogged reply delivered on the rx notify");
     check_arp_reply(0, 3);
+}
+
+TestSuite(virtio_net_no_netdev, .init = setup_no_netdev, .fini = teardown);
+
+Test(virtio_net_no_netdev, frames_are_consumed_and_nothing_comes_back)
+{
+    rx_post(0);
+    tx_arp(2);
+    cr_assert_eq(h_r16(&mem, TX_USED + 2), 1, "the transmit chain is returned");
+    cr_assert_eq(h_r32(&mem, TX_USED + 4), 2u);
+    cr_assert_eq(h_r16(&mem, H_USED + 2), 0, "no peer: nothing received");
+    cr_assert_eq(rd8(0x106) & 1, 1, "link still up (QEMU: a NIC without a peer)");
 }
