@@ -16,11 +16,6 @@
 
 typedef long long v2di __attribute__((vector_size(16)));
 
-static inline bool is_mem(const struct x86_insn *insn)
-{
-    return insn->flags & X86_INSN_MEM;
-}
-
 /** Run @fn on each of the @vl / 16 lanes of @a (destination-initialised) and @b under the guest MXCSR. */
 static void fp_lanes(struct x86_cpu *cpu, sse_host_fn fn, unsigned vl, struct x86_ymm *a,
                      const struct x86_ymm *b)
