@@ -107,7 +107,13 @@ for _ in $(seq 1500); do
 done
 marker_seen=no
 grep -q "QTEMU-INIT-MARKER" "$TMP/console" && marker_seen=yes
-kill -INT $GPID 2>/dev/null
+# gdb may not be ready for the interrupt at the very instant the marker
+# shows up: if it has not finished (stop, printf, detach) 5 s after a
+# SIGINT, interrupt again (at most 3 times).
+for _try in 1 2 3; do
+    kill -INT $GPID 2>/dev/null
+    for _ in $(seq 50); do kill -0 $GPID 2>/dev/null || break 2; sleep 0.1; done
+done
 wait $GPID
 echo "# gdb output (head):"; head -n 8 "$TMP/gdb.out" | sed 's/^/#   /'
 

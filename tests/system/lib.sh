@@ -4,7 +4,7 @@
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 GUEST="$TOP/.cache/guest"
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+trap '[ -n "$KEEP_TMP" ] || rm -rf "$TMP"' EXIT
 n=0
 fails=0
 ok() { n=$((n+1)); echo "ok $n - $1"; }
