@@ -125,6 +125,7 @@ static inline bool gpa_is_code(struct guest_mem *mem, gpa_t gpa)
 #define TLB_FLAG_MMIO  0x1ull     /* page is MMIO: always slow path */
 #define TLB_FLAG_CODE  0x2ull     /* write tag only: page holds code, go slow */
 #define TLB_FLAG_WATCH 0x4ull     /* read/write tags: a debugger watchpoint is on the page */
+#define TLB_FLAG_CHECK 0x8ull     /* read/write tags: every access is checked (alignment, #AC) */
 
 /**
  * One TLB entry: 32 bytes (power of two, static-asserted).

@@ -579,6 +579,16 @@ static enum vcpu_exit x86_run(struct vcpu *v, uint64_t budget_insns)
             goto out;
         }
 
+        /* Alignment checking follows CPL, CR0.AM and RFLAGS.AC, all of which
+         * change only at block boundaries (POPF/IRET/SYSRET/CR0 writes end
+         * blocks); a change rebuilds the TLBs with or without TLB_FLAG_CHECK. */
+        if (unlikely((cpu->cpl == 3 && (cpu->rflags & X86_FLAG_AC) && (cpu->cr0 & X86_CR0_AM))
+                     != cpu->ac_check)) {
+            cpu->ac_check = !cpu->ac_check;
+            x86_tlb_flush(cpu, false);
+            prev = NULL;
+        }
+
         if (unlikely((cpu->rflags & X86_FLAG_TF) || (cpu->dr[7] & 0xff))) {
             /* Architectural debug features: one instruction at a time. */
             prev = NULL;

@@ -191,6 +191,8 @@ static void tlb_fill(struct x86_cpu *cpu, struct tlb *tlb, unsigned i, gva_t pag
     }
     bool smap_slow = supervisor_tlb && r->user && (ctx->cr4 & X86_CR4_SMAP);
     uint64_t watch = (cpu->n_watch && x86_page_has_watch(cpu, page)) ? TLB_FLAG_WATCH : 0;
+    if (cpu->ac_check && !supervisor_tlb)
+        watch |= TLB_FLAG_CHECK;   /* alignment checking: every user access goes slow */
     struct tlb_entry *e = &tlb->e[i];
     e->tag_read = (!smap_slow && x86_walk_permits(ctx, r, MMU_READ)) ? page | flags | watch
                                                                       : TLB_INVALID;
@@ -243,9 +245,22 @@ static gpa_t translate(struct x86_cpu *cpu, gva_t lin, enum mmu_access access, u
     return r.gpa;
 }
 
+/*
+ * Alignment check (SDM Vol. 3A 6.15, Interrupt 17): with CR0.AM, RFLAGS.AC
+ * and CPL 3, a misaligned 2/4/8-byte data access raises #AC(0). Reached only
+ * through the slow path (user TLB entries carry TLB_FLAG_CHECK while
+ * cpu->ac_check holds); implicit supervisor accesses (idx 0) are exempt.
+ */
+static forceinline void alignment_check(struct x86_cpu *cpu, gva_t lin, unsigned size, unsigned idx)
+{
+    if (unlikely(cpu->ac_check) && idx == 1 && size <= 8 && (lin & (size - 1)))
+        x86_raise_err(cpu, X86_EXC_AC, 0);
+}
+
 static noinline uint64_t read_slow(struct x86_cpu *cpu, gva_t lin, unsigned size, unsigned idx,
                                    bool implicit)
 {
+    alignment_check(cpu, lin, size, idx);
     if (unlikely(cpu->n_watch))
         x86_check_watch(cpu, lin, size, false);
     if (fits_page(lin, size))
@@ -270,6 +285,7 @@ static void refresh_code_tag(struct x86_cpu *cpu, unsigned idx, gva_t lin, gpa_t
 static noinline void write_slow(struct x86_cpu *cpu, gva_t lin, uint64_t value, unsigned size,
                                 unsigned idx, bool implicit)
 {
+    alignment_check(cpu, lin, size, idx);
     if (unlikely(cpu->n_watch))
         x86_check_watch(cpu, lin, size, true);
     if (fits_page(lin, size)) {

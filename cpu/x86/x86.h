@@ -296,6 +296,8 @@ struct x86_cpu {
     bool dbg_active;                /* any of the above: the run loop checks per instruction */
     bool dbg_hit;                   /* a watchpoint fired during this instruction */
     bool dbg_skip_bp;               /* resume: do not stop at a breakpoint on the first insn */
+    bool ac_check;                  /* CPL 3 && CR0.AM && RFLAGS.AC: alignment checks on
+                                     * (user TLB entries carry TLB_FLAG_CHECK), cpu.c */
 
     /* Interpreter */
     struct x86_block_cache *bcache;

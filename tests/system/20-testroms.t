@@ -14,7 +14,6 @@ LIMIT=${QTEMU_ROM_TIMEOUT:-60}
 # Every ROM source except the shared start-up and library, in name order.
 ROMS=$(cd "$TOP/testroms/x86_64" && ls *.S | sed 's/\.S$//' | grep -v -x -e start -e lib)
 declare -A TODO=(
-    [alignment]="emulator gap: no alignment check: CPL3 + CR0.AM + EFLAGS.AC unaligned access gives no #AC(0) (SDM Vol. 3A 6.15 Interrupt 17; cpu/x86/mem.c)"
 )
 # Extra qtemu options for a ROM (e.g. a CPU model that advertises the
 # features it tests; such ROMs skip what CPUID does not advertise).
