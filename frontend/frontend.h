@@ -52,6 +52,19 @@ int qtemu_parse_drive(const char *arg);
 int qtemu_parse_virtio_device(const char *arg);
 int qtemu_virtio_opts_finish(struct qtemu_options *opts);
 
+/**
+ * QEMU-style option lists "key=value,key=value" (-device, -drive, -netdev...):
+ * the value of @key in @list (malloc'd; the caller frees it), or NULL when
+ * @key is absent.
+ */
+char *qemu_opt_get(const char *list, const char *key);
+
+/**
+ * The first key in @list that is not one of the NULL-terminated @keys (its
+ * length in *len), or NULL when every key is known.
+ */
+const char *qemu_opt_unknown(const char *list, const char *const *keys, size_t *len);
+
 /** Parse a size like 512M, 2G, 1048576 (default unit MiB as in QEMU's -m). 0 or -1. */
 int qtemu_parse_size(const char *s, uint64_t default_unit, uint64_t *out_bytes);
 

@@ -52,43 +52,11 @@ static struct dev_opt {
 } devs[MAX_ITEMS];
 static int ndevs;
 
-static char *prop(const char *list, const char *key)
-{
-    size_t klen = strlen(key);
-    for (const char *p = list; p && *p; ) {
-        if (!strncmp(p, key, klen) && p[klen] == '=')
-            return strndup(p + klen + 1, strcspn(p + klen + 1, ","));
-        p = strchr(p, ',');
-        if (p)
-            p++;
-    }
-    return NULL;
-}
-
-static const char *unknown_key(const char *list, const char *const *keys, size_t *len)
-{
-    for (const char *p = list; p && *p; ) {
-        size_t n = strcspn(p, "=,");
-        bool ok = false;
-        for (const char *const *k = keys; *k; k++)
-            if (strlen(*k) == n && !strncmp(p, *k, n))
-                ok = true;
-        if (!ok) {
-            *len = n;
-            return p;
-        }
-        p = strchr(p, ',');
-        if (p)
-            p++;
-    }
-    return NULL;
-}
-
 static bool check_keys(const char *what, const char *arg, const char *list,
                        const char *const *keys)
 {
     size_t n;
-    const char *bad = unknown_key(list, keys, &n);
+    const char *bad = qemu_opt_unknown(list, keys, &n);
     if (bad) {
         error_report("%s %s: unknown property '%.*s'", what, arg, (int)n, bad);
         return false;
@@ -118,7 +86,7 @@ int qtemu_parse_netdev(const char *arg)
         return -1;
     }
     const char *opts = arg[4] ? arg + 5 : "";
-    char *id = prop(opts, "id");
+    char *id = qemu_opt_get(opts, "id");
     if (!id || !*id) {
         error_report("-netdev %s: id= is required", arg);
         return -1;
@@ -152,14 +120,14 @@ int qtemu_parse_nic(const char *arg)
     static const char *const keys[] = { "id", "hostfwd", "restrict", "mac", "model", NULL };
     if (!check_keys("-nic", arg, opts, keys))
         return -1;
-    char *model = prop(opts, "model");
+    char *model = qemu_opt_get(opts, "model");
     if (model && strcmp(model, "virtio-net-pci") && strcmp(model, "virtio")) {
         error_report("-nic %s: model=%s is not supported (virtio-net-pci)", arg, model);
         return -1;
     }
     free(model);
     /* The netdev part: everything but mac= and model=. */
-    char *nd = calloc(1, strlen(opts) + 1), *mac = prop(opts, "mac");
+    char *nd = calloc(1, strlen(opts) + 1), *mac = qemu_opt_get(opts, "mac");
     for (const char *p = opts; *p; ) {
         size_t n = strcspn(p, ",");
         if (strncmp(p, "mac=", 4) && strncmp(p, "model=", 6)) {
@@ -196,9 +164,9 @@ static int parse_fs(const char *what, const char *arg, bool virtfs)
                                          NULL };
     if (!check_keys(what, arg, opts, virtfs ? vkeys : fkeys))
         return -1;
-    struct fsdev_opt f = { .id = prop(opts, "id"), .path = prop(opts, "path"),
-                           .sm = prop(opts, "security_model") };
-    char *ro = prop(opts, "readonly");
+    struct fsdev_opt f = { .id = qemu_opt_get(opts, "id"), .path = qemu_opt_get(opts, "path"),
+                           .sm = qemu_opt_get(opts, "security_model") };
+    char *ro = qemu_opt_get(opts, "readonly");
     f.readonly = is_on(ro);
     free(ro);
     if (!f.path || !*f.path) {
@@ -220,7 +188,7 @@ static int parse_fs(const char *what, const char *arg, bool virtfs)
         return -1;
     }
     if (virtfs) {
-        char *tag = prop(opts, "mount_tag");
+        char *tag = qemu_opt_get(opts, "mount_tag");
         if (!tag || !*tag) {
             error_report("%s %s: mount_tag= is required", what, arg);
             return -1;
@@ -336,7 +304,7 @@ int qtemu_parse_chardev(const char *arg)
     static const char *const keys[] = { "id", "path", "mux", "signal", NULL };
     if (!check_keys("-chardev", arg, opts, keys))
         return -1;
-    char *id = prop(opts, "id"), *path = prop(opts, "path");
+    char *id = qemu_opt_get(opts, "id"), *path = qemu_opt_get(opts, "path");
     if (!id || !*id) {
         error_report("-chardev %s: id= is required", arg);
         return -1;
@@ -431,7 +399,7 @@ int qtemu_parse_netfs_device(const char *arg)
                              "virtio-serial is the single-port console)", arg);
                 return -1;
             }
-            char *chr = prop(props, "chardev");
+            char *chr = qemu_opt_get(props, "chardev");
             if (chr) {
                 char buf[128];
                 snprintf(buf, sizeof(buf), "chardev=%s", chr);
@@ -444,8 +412,8 @@ int qtemu_parse_netfs_device(const char *arg)
         }
         struct dev_opt d = { .model = table[i].model, .mmio = table[i].mmio };
         if (!strcmp(d.model, "virtio-net")) {
-            d.ref = prop(props, "netdev");
-            char *mac = prop(props, "mac");
+            d.ref = qemu_opt_get(props, "netdev");
+            char *mac = qemu_opt_get(props, "mac");
             char buf[64] = "";
             if (mac)
                 snprintf(buf, sizeof(buf), "mac=%s", mac);
@@ -454,8 +422,8 @@ int qtemu_parse_netfs_device(const char *arg)
             d.file = NULL;               /* QEMU: a NIC with no netdev sees no network */
             d.resolved = !d.ref;
         } else if (!strcmp(d.model, "virtio-9p")) {
-            d.ref = prop(props, "fsdev");
-            char *tag = prop(props, "mount_tag");
+            d.ref = qemu_opt_get(props, "fsdev");
+            char *tag = qemu_opt_get(props, "mount_tag");
             if (!d.ref || !tag) {
                 error_report("-device %s: fsdev= and mount_tag= are required", arg);
                 return -1;

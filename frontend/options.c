@@ -104,19 +104,30 @@ int qtemu_parse_size(const char *s, uint64_t default_unit, uint64_t *out_bytes)
 }
 
 /* Parse "key=value" parameters of a -device/-icount string. */
-static const char *param_value(const char *list, const char *key, char *buf, size_t len)
+char *qemu_opt_get(const char *list, const char *key)
 {
     size_t klen = strlen(key);
-    const char *p = list;
-    while (p && *p) {
-        if (!strncmp(p, key, klen) && p[klen] == '=') {
-            const char *v = p + klen + 1;
-            size_t n = strcspn(v, ",");
-            if (n >= len)
-                n = len - 1;
-            memcpy(buf, v, n);
-            buf[n] = 0;
-            return buf;
+    for (const char *p = list; p && *p; ) {
+        if (!strncmp(p, key, klen) && p[klen] == '=')
+            return strndup(p + klen + 1, strcspn(p + klen + 1, ","));
+        p = strchr(p, ',');
+        if (p)
+            p++;
+    }
+    return NULL;
+}
+
+const char *qemu_opt_unknown(const char *list, const char *const *keys, size_t *len)
+{
+    for (const char *p = list; p && *p; ) {
+        size_t n = strcspn(p, "=,");
+        bool ok = false;
+        for (const char *const *k = keys; *k; k++)
+            if (strlen(*k) == n && !strncmp(p, *k, n))
+                ok = true;
+        if (!ok) {
+            *len = n;
+            return p;
         }
         p = strchr(p, ',');
         if (p)
@@ -125,24 +136,22 @@ static const char *param_value(const char *list, const char *key, char *buf, siz
     return NULL;
 }
 
+/* Value of @key copied into @buf (truncated to @len - 1 bytes), or NULL. */
+static const char *param_value(const char *list, const char *key, char *buf, size_t len)
+{
+    char *v = qemu_opt_get(list, key);
+    if (!v)
+        return NULL;
+    snprintf(buf, len, "%s", v);
+    free(v);
+    return buf;
+}
+
 static bool params_known(const char *list, const char *const *keys, const char **bad)
 {
-    const char *p = list;
-    while (p && *p) {
-        size_t n = strcspn(p, "=,");
-        bool ok = false;
-        for (const char *const *k = keys; *k; k++)
-            if (strlen(*k) == n && !strncmp(p, *k, n))
-                ok = true;
-        if (!ok) {
-            *bad = p;
-            return false;
-        }
-        p = strchr(p, ',');
-        if (p)
-            p++;
-    }
-    return true;
+    size_t len;
+    *bad = qemu_opt_unknown(list, keys, &len);
+    return *bad == NULL;
 }
 
 static int parse_device(const char *arg, struct qtemu_options *o)

@@ -64,40 +64,6 @@ static const struct {
     { "virtio-rng", { "id", NULL }, false },
 };
 
-/* Value of @key in the comma list @list (malloc'd), or NULL. */
-static char *prop(const char *list, const char *key)
-{
-    size_t klen = strlen(key);
-    for (const char *p = list; p && *p; ) {
-        if (!strncmp(p, key, klen) && p[klen] == '=')
-            return strndup(p + klen + 1, strcspn(p + klen + 1, ","));
-        p = strchr(p, ',');
-        if (p)
-            p++;
-    }
-    return NULL;
-}
-
-/* First key of @list not in @keys (its length in *len), or NULL. */
-static const char *unknown_key(const char *list, const char *const *keys, size_t *len)
-{
-    for (const char *p = list; p && *p; ) {
-        size_t n = strcspn(p, "=,");
-        bool ok = false;
-        for (const char *const *k = keys; *k; k++)
-            if (strlen(*k) == n && !strncmp(p, *k, n))
-                ok = true;
-        if (!ok) {
-            *len = n;
-            return p;
-        }
-        p = strchr(p, ',');
-        if (p)
-            p++;
-    }
-    return NULL;
-}
-
 static int parse_bool(const char *what, const char *v, bool *out)
 {
     if (!strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "yes")) {
@@ -123,7 +89,7 @@ int qtemu_parse_drive(const char *arg)
     static const char *const keys[] = { "file", "format", "if", "id", "readonly", "cache",
                                         "serial", "media", "index", NULL };
     size_t blen;
-    const char *bad = unknown_key(arg, keys, &blen);
+    const char *bad = qemu_opt_unknown(arg, keys, &blen);
     if (bad) {
         error_report("-drive %s: unknown property '%.*s'", arg, (int)blen, bad);
         return -1;
@@ -132,19 +98,19 @@ int qtemu_parse_drive(const char *arg)
         error_report("-drive %s: at most %d drives", arg, MAX_DRIVES);
         return -1;
     }
-    struct drive_opt d = { .file = prop(arg, "file"), .id = prop(arg, "id"),
-                           .serial = prop(arg, "serial") };
+    struct drive_opt d = { .file = qemu_opt_get(arg, "file"), .id = qemu_opt_get(arg, "id"),
+                           .serial = qemu_opt_get(arg, "serial") };
     if (!d.file || !*d.file) {
         error_report("-drive %s: file= is required (a raw image)", arg);
         return -1;
     }
-    char *v = prop(arg, "format");
+    char *v = qemu_opt_get(arg, "format");
     if (v && strcmp(v, "raw")) {
         error_report("-drive %s: format=%s is not supported (only raw)", arg, v);
         return -1;
     }
     free(v);
-    v = prop(arg, "if");
+    v = qemu_opt_get(arg, "if");
     if (!v || !strcmp(v, "virtio")) {
         d.if_virtio = true;
     } else if (strcmp(v, "none")) {
@@ -157,17 +123,17 @@ int qtemu_parse_drive(const char *arg)
         error_report("-drive %s: if=none needs id= (for -device ...,drive=ID)", arg);
         return -1;
     }
-    v = prop(arg, "readonly");
+    v = qemu_opt_get(arg, "readonly");
     if (v && parse_bool("-drive readonly", v, &d.readonly))
         return -1;
     free(v);
-    v = prop(arg, "media");
+    v = qemu_opt_get(arg, "media");
     if (v && strcmp(v, "disk")) {
         error_report("-drive %s: media=%s is not supported (only disk)", arg, v);
         return -1;
     }
     free(v);
-    v = prop(arg, "cache");
+    v = qemu_opt_get(arg, "cache");
     if (v && strcmp(v, "writeback") && strcmp(v, "writethrough") && strcmp(v, "none") &&
         strcmp(v, "directsync") && strcmp(v, "unsafe")) {
         error_report("-drive %s: cache=%s is not one of writeback, writethrough, none, directsync, unsafe",
@@ -213,7 +179,7 @@ int qtemu_parse_virtio_device(const char *arg)
         else
             continue;
         size_t blen;
-        const char *bad = unknown_key(props, models[i].keys, &blen);
+        const char *bad = qemu_opt_unknown(props, models[i].keys, &blen);
         if (bad) {
             error_report("-device %.*s: unknown property '%.*s'", (int)nlen, arg, (int)blen, bad);
             return -1;
@@ -223,8 +189,8 @@ int qtemu_parse_virtio_device(const char *arg)
             return -1;
         }
         struct vdev_opt d = { .model = models[i].model, .spelled = strndup(arg, nlen), .mmio = mmio,
-                              .drive_id = prop(props, "drive"), .drive = -1,
-                              .serial = prop(props, "serial"), .props = strdup(props) };
+                              .drive_id = qemu_opt_get(props, "drive"), .drive = -1,
+                              .serial = qemu_opt_get(props, "serial"), .props = strdup(props) };
         if (models[i].needs_drive && !d.drive_id) {
             error_report("-device %s: drive= is required", d.spelled);
             return -1;
