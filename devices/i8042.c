@@ -316,6 +316,9 @@ static uint64_t kbc_data_read(void *opaque, uint64_t off, unsigned size)
     struct i8042 *s = opaque;
     uint8_t v = s->obuf;
     s->status &= ~(STAT_OBF | STAT_AUX_OBF);
+    /* Drop IRQ1/IRQ12 before the next queued byte is loaded, so it raises a
+     * fresh edge (the IOAPIC pins are edge-triggered): as QEMU's i8042 does. */
+    kbc_update_irq(s);
     kbc_refill(s);
     kbc_update_irq(s);
     return v;
