@@ -32,9 +32,15 @@
  *    hardware as measured by tests/diff (FFREE clears C1, FCMOVcc and
  *    FCOMI leave it; the undocumented aliases DF C8+i = FXCH, DF D0+i /
  *    DF D8+i = FSTP, D9 D8+i = FSTP without stack-underflow check).
- *  - FNSTENV/FLDENV/FNSAVE/FRSTOR use the protected-mode layouts in every
- *    mode (SDM Vol. 1 Figures 8-9..8-12); the real-mode layouts are not
- *    implemented.
+ *  - FNSTENV/FLDENV/FNSAVE/FRSTOR use the protected-mode layouts when
+ *    CR0.PE = 1 and RFLAGS.VM = 0, else the real-mode layouts (SDM Vol. 1
+ *    8.1.10, Figures 8-9..8-12). FIP/FCS and FDP/FDS are kept internally as
+ *    offset + selector (what FXSAVE stores); the real-mode image holds the
+ *    linear addresses (selector << 4) + offset, truncated to 20 bits in the
+ *    16-bit format and to 32 in the 32-bit one, and the real-mode 16-bit
+ *    image also carries FOP. Loading a real-mode image sets FIP/FDP to those
+ *    linear addresses with FCS = FDS = 0, so a store/load/store round trip is
+ *    exact. Reserved high halves of the 32-bit image are stored as 0xffff.
  */
 #include "cpu/x86/sse_priv.h"
 
@@ -685,6 +691,13 @@ static void op_df(struct x86_cpu *cpu, const struct x86_insn *insn);
 
 /* ---------------------------------------------------------------- environment */
 
+/** Real-address or virtual-8086 mode: the FNSTENV/FNSAVE images use the
+ *  real-mode layouts (SDM Vol. 1 8.1.10, Figures 8-10 and 8-12). */
+static bool env_real_layout(const struct x86_cpu *cpu)
+{
+    return !(cpu->cr0 & X86_CR0_PE) || (cpu->rflags & X86_FLAG_VM);
+}
+
 /** FNSTENV/FNSAVE image header: 28 bytes (32-bit) or 14 bytes (16-bit operand size). */
 static unsigned env_store(struct x86_cpu *cpu, uint8_t *buf, bool o32)
 {
@@ -693,10 +706,30 @@ static unsigned env_store(struct x86_cpu *cpu, uint8_t *buf, bool o32)
     for (unsigned i = 0; i < 8; i++)
         if (tag_of(cpu, i) != FTAG_EMPTY)
             ftw = (uint16_t)((ftw & ~(3u << (2 * i))) | (classify(&cpu->st[i]) << (2 * i)));
+    uint32_t fop = cpu->fop & 0x7ff;
+    if (env_real_layout(cpu)) {
+        /* Linear addresses (Figures 8-10, 8-12): FIP[15:0] in one field and
+         * FIP[31:16] (20-bit: FIP[19:16]) from bit 12 of the opcode field. */
+        uint32_t ip = ((uint32_t)cpu->fcs << 4) + (uint32_t)cpu->fip;
+        uint32_t dp = ((uint32_t)cpu->fds << 4) + (uint32_t)cpu->fdp;
+        if (o32) {
+            uint32_t w[7] = {
+                0xffff0000u | cpu->fcw, 0xffff0000u | cpu->fsw, 0xffff0000u | ftw,
+                0xffff0000u | (ip & 0xffff), ((ip >> 16) << 12) | fop,
+                0xffff0000u | (dp & 0xffff), (dp >> 16) << 12,
+            };
+            memcpy(buf, w, 28);
+            return 28;
+        }
+        uint16_t w[7] = { cpu->fcw, cpu->fsw, ftw, (uint16_t)ip, (uint16_t)(((ip >> 16) & 0xf) << 12 | fop),
+                          (uint16_t)dp, (uint16_t)(((dp >> 16) & 0xf) << 12) };
+        memcpy(buf, w, 14);
+        return 14;
+    }
     if (o32) {
         uint32_t w[7] = {
             0xffff0000u | cpu->fcw, 0xffff0000u | cpu->fsw, 0xffff0000u | ftw,
-            (uint32_t)cpu->fip, cpu->fcs | ((uint32_t)(cpu->fop & 0x7ff) << 16),
+            (uint32_t)cpu->fip, cpu->fcs | (fop << 16),
             (uint32_t)cpu->fdp, 0xffff0000u | cpu->fds,
         };
         memcpy(buf, w, 28);
@@ -710,27 +743,42 @@ static unsigned env_store(struct x86_cpu *cpu, uint8_t *buf, bool o32)
 static void env_load(struct x86_cpu *cpu, const uint8_t *buf, bool o32)
 {
     uint16_t fcw, fsw, ftw;
+    bool real = env_real_layout(cpu);
     if (o32) {
         uint32_t w[7];
         memcpy(w, buf, 28);
         fcw = (uint16_t)w[0];
         fsw = (uint16_t)w[1];
         ftw = (uint16_t)w[2];
-        cpu->fip = w[3];
-        cpu->fcs = (uint16_t)w[4];
-        cpu->fop = (uint16_t)((w[4] >> 16) & 0x7ff);
-        cpu->fdp = w[5];
-        cpu->fds = (uint16_t)w[6];
+        if (real) {
+            cpu->fip = (w[3] & 0xffff) | (((w[4] >> 12) & 0xffff) << 16);
+            cpu->fop = (uint16_t)(w[4] & 0x7ff);
+            cpu->fdp = (w[5] & 0xffff) | (((w[6] >> 12) & 0xffff) << 16);
+            cpu->fcs = cpu->fds = 0;
+        } else {
+            cpu->fip = w[3];
+            cpu->fcs = (uint16_t)w[4];
+            cpu->fop = (uint16_t)((w[4] >> 16) & 0x7ff);
+            cpu->fdp = w[5];
+            cpu->fds = (uint16_t)w[6];
+        }
     } else {
         uint16_t w[7];
         memcpy(w, buf, 14);
         fcw = w[0];
         fsw = w[1];
         ftw = w[2];
-        cpu->fip = w[3];
-        cpu->fcs = w[4];
-        cpu->fdp = w[5];
-        cpu->fds = w[6];
+        if (real) {
+            cpu->fip = w[3] | ((uint32_t)(w[4] >> 12) << 16);
+            cpu->fop = (uint16_t)(w[4] & 0x7ff);
+            cpu->fdp = w[5] | ((uint32_t)(w[6] >> 12) << 16);
+            cpu->fcs = cpu->fds = 0;
+        } else {
+            cpu->fip = w[3];
+            cpu->fcs = w[4];
+            cpu->fdp = w[5];
+            cpu->fds = w[6];
+        }
     }
     fcw = x87_fcw_value(fcw);
     cpu->fcw = fcw;
