@@ -62,6 +62,21 @@ static inline void str_set_count(struct x86_cpu *cpu, const struct str_ctx *c, u
     x86_reg_write(cpu, X86_RCX, c->as, false, n);
 }
 
+/** One element done: decrement the count, and rCX too under REP (SDM Vol. 2B REP). */
+static inline void str_retire(struct x86_cpu *cpu, const struct str_ctx *c, uint64_t *count)
+{
+    (*count)--;
+    if (c->rep)
+        str_set_count(cpu, c, *count);
+}
+
+/** Budget used up with elements left: re-execute the instruction (restartable REP). */
+static inline void str_yield_if_unfinished(struct x86_cpu *cpu, const struct str_ctx *c, uint64_t count)
+{
+    if (c->rep && count)
+        cpu->next_rip = cpu->rip;
+}
+
 /** Linear address of source element (seg:rSI). */
 static inline gva_t src_lin(struct x86_cpu *cpu, const struct x86_insn *insn, const struct str_ctx *c,
                             unsigned len)
@@ -181,13 +196,10 @@ static void op_movs_stos(struct x86_cpu *cpu, const struct x86_insn *insn)
         if (movs)
             str_adv(cpu, &c, X86_RSI, c.step);
         str_adv(cpu, &c, X86_RDI, c.step);
-        count--;
-        if (c.rep)
-            str_set_count(cpu, &c, count);
+        str_retire(cpu, &c, &count);
         budget--;
     }
-    if (c.rep && count)
-        cpu->next_rip = cpu->rip;
+    str_yield_if_unfinished(cpu, &c, count);
 }
 
 /** LODS (AC AD): rAX = [seg:rSI]. */
@@ -202,13 +214,10 @@ static void op_lods(struct x86_cpu *cpu, const struct x86_insn *insn)
         uint64_t v = x86_read_sized(cpu, src_lin(cpu, insn, &c, c.size), c.size);
         x86_reg_write(cpu, X86_RAX, c.size, false, v);
         str_adv(cpu, &c, X86_RSI, c.step);
-        count--;
-        if (c.rep)
-            str_set_count(cpu, &c, count);
+        str_retire(cpu, &c, &count);
         budget--;
     }
-    if (c.rep && count)
-        cpu->next_rip = cpu->rip;
+    str_yield_if_unfinished(cpu, &c, count);
 }
 
 /**
@@ -237,9 +246,7 @@ static void op_cmps_scas(struct x86_cpu *cpu, const struct x86_insn *insn)
         if (cmps)
             str_adv(cpu, &c, X86_RSI, c.step);
         str_adv(cpu, &c, X86_RDI, c.step);
-        count--;
-        if (c.rep)
-            str_set_count(cpu, &c, count);
+        str_retire(cpu, &c, &count);
         x86_set_cc(cpu, CC_OP_SUB, c.size, (a - b) & m, a, b);
         budget--;
         if (c.rep && ((a == b) == repne)) {
@@ -266,13 +273,10 @@ static void op_ins(struct x86_cpu *cpu, const struct x86_insn *insn)
         uint64_t v = x86_io_in(cpu, port, c.size);
         x86_write_sized(cpu, lin, v, c.size);
         str_adv(cpu, &c, X86_RDI, c.step);
-        count--;
-        if (c.rep)
-            str_set_count(cpu, &c, count);
+        str_retire(cpu, &c, &count);
         budget--;
     }
-    if (c.rep && count)
-        cpu->next_rip = cpu->rip;
+    str_yield_if_unfinished(cpu, &c, count);
 }
 
 /** OUTS (6E 6F): port DX = [seg:rSI]. */
@@ -288,13 +292,10 @@ static void op_outs(struct x86_cpu *cpu, const struct x86_insn *insn)
         uint64_t v = x86_read_sized(cpu, src_lin(cpu, insn, &c, c.size), c.size);
         x86_io_out(cpu, port, (uint32_t)v, c.size);
         str_adv(cpu, &c, X86_RSI, c.step);
-        count--;
-        if (c.rep)
-            str_set_count(cpu, &c, count);
+        str_retire(cpu, &c, &count);
         budget--;
     }
-    if (c.rep && count)
-        cpu->next_rip = cpu->rip;
+    str_yield_if_unfinished(cpu, &c, count);
 }
 
 /** Register the string instructions. */
