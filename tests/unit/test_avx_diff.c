@@ -14,6 +14,7 @@
 #include <cpuid.h>
 #include <criterion/criterion.h>
 
+#include "cpu/x86/sse_priv.h"
 #include "tests/unit/ymm_harness.h"
 
 static void op_xsavec_only(struct x86_cpu *c, const struct x86_insn *insn)
@@ -331,6 +332,19 @@ Test(avx_diff, xsave_forms, .init = y_setup, .fini = teardown)
         { "xrstor64", { 0x48, 0x0f, 0xae, 0x6e, 0x40 }, 5, true },
         { "xrstor", { 0x0f, 0xae, 0x6e, 0x40 }, 4, true },
     };
+    /* MXCSR_MASK (image bytes 28-31) says which MXCSR bits the CPU supports:
+     * qtemu's models report 0xFFFF as Intel CPUs do (SDM Vol. 1 11.6.6); an
+     * AMD host reports 0x2FFFF (its MM bit). Compare it only when the host
+     * agrees with the model. */
+    uint8_t fx[512] __attribute__((aligned(16)));
+    __asm__ volatile("fxsave64 %0" : "=m"(fx));
+    uint32_t host_mask;
+    memcpy(&host_mask, fx + 28, 4);
+    if (host_mask != MXCSR_MASK) {
+        fprintf(stderr, "host MXCSR_MASK %#x != model %#x: not compared\n", host_mask, MXCSR_MASK);
+        mem_model_off = 128 + 28;
+        mem_model_len = 4;
+    }
     unsigned total_bad = 0;
     for (size_t k = 0; k < ARRAY_SIZE(xs); k++) {
         unsigned bad = 0;
@@ -352,6 +366,7 @@ Test(avx_diff, xsave_forms, .init = y_setup, .fini = teardown)
         total_bad += bad;
     }
     h_prep = NULL;
+    mem_model_len = 0;
     cr_assert_eq(total_bad, 0, "%u mismatching cases", total_bad);
 }
 
