@@ -22,8 +22,17 @@
  *    RETF (REX.W, and with imm16) to an outer level pops RIP, CS, releases
  *    imm bytes, pops RSP, SS, releases imm bytes again on the new stack,
  *    and nulls DS/ES/FS/GS holding a data segment with DPL < new CPL.
- * Not checked here: 16/32-bit gates with parameter copying (legacy
- * protected mode only, Vol. 3A 5.8.5; the ROMs run in IA-32e mode).
+ *  - Legacy 32-bit protected mode (left IA-32e mode as in modes.S, SDM
+ *    Vol. 3A 10.8.5.4; 32-bit TSS, Vol. 3A 8.2.1 Figure 8-2), Vol. 3A
+ *    5.8.5 and Figure 5-13: a 32-bit gate with parameter count 3 from CPL3
+ *    to CPL0 loads SS:ESP from TSS.SS0:ESP0 and pushes old SS, old ESP, the
+ *    3 parameter dwords in their original order, old CS, EIP (4 bytes
+ *    each); a 16-bit gate (type 4) with count 2 pushes words and takes a
+ *    16-bit target offset; RETF imm to CPL3 releases imm bytes on both
+ *    stacks and nulls FS holding a DPL0 data segment (5.8.6), keeping GS
+ *    with DPL3. Vol. 2A CALL #TS/#SS on the TSS stack of the target level
+ *    (a gate to DPL1 code): SS1 null -> #TS(0); SS1 RPL 1 naming a DPL0
+ *    segment -> #TS(SS1); SS1 not present -> #SS(SS1).
  */
 #include "rom.h"
 
@@ -40,7 +49,23 @@
 #define G_BACK   0xe8   /* 64-bit gate, DPL3 -> SEL_KCODE:back_to_kernel */
 #define G_PARM   0xf8   /* 64-bit gate, DPL3 -> gate_handler, byte 4 = 3 */
 #define G_KJ     0x108  /* 64-bit gate, DPL0 -> SEL_KCODE:k_jmp_target */
-#define GDT_SIZE 0x118
+/* Legacy protected mode (8-byte descriptors). */
+#define L_TSS    0x118  /* 32-bit TSS, tss32 */
+#define L_G32    0x120  /* 32-bit gate, DPL3, count 3 -> SEL_KCODE32:lg_handler */
+#define L_BACK   0x128  /* 32-bit gate, DPL3 -> SEL_KCODE32:lg_back */
+#define L_G1     0x130  /* 32-bit gate, DPL3 -> L_CODE1:lg_handler */
+#define L_CODE1  0x138  /* 32-bit code, DPL1 */
+#define L_DATA1N 0x140  /* data, DPL1, not present */
+#define L_G16    0x148  /* 16-bit gate, DPL3, count 2 -> SEL_KCODE32:LO(lo_handler) */
+#define GDT_SIZE 0x150
+
+/* Low-memory blob for the 16-bit gate (16-bit IP/SP); as in modes.S. */
+#define LO_BASE  0x4000
+#define LO_R     0x5c00             /* results (dwords) */
+#define LO_SP    0x5800             /* CPL3 stack for the 16-bit gate call */
+#define LO(x)    ((x)-lo_start+LO_BASE)
+
+#define EFER     0xc0000080
 
 #define ATTR_GATE64  0x8c   /* P, DPL0, type C */
 #define ATTR_DPL3    0x60
@@ -78,6 +103,16 @@
     movl $\attr, %ecx
     movl $\dw3, %r8d
     call make_gate
+.endm
+
+/* GATE8 off, target, sel, hi: 8-byte legacy gate at cg_gdt+off; hi =
+ * attribute byte << 8 | parameter count (Vol. 3A Figure 5-8). */
+.macro GATE8 off:req, target:req, sel:req, hi:req
+    movl $\off, %edi
+    movl $\target, %esi
+    movl $\sel, %edx
+    movl $\hi, %ecx
+    call make_gate8
 .endm
 
     .text
@@ -225,6 +260,110 @@ k_after_compat:
     CHECK_REG c_g16(%rip), "compat: 16-bit gate (type 4) in IA-32e mode: #GP", 13
     CHECK_REG c_g16+8(%rip), "compat: 16-bit gate: error code = gate selector", G_16
 
+/* ------------------------------------------------ legacy protected mode */
+    GATE8 L_G32, lg_handler, SEL_KCODE32, 0xec03
+    GATE8 L_BACK, lg_back, SEL_KCODE32, 0xec00
+    GATE8 L_G1, lg_handler, L_CODE1, 0xec00
+    GATE8 L_G16, LO(lo_handler), SEL_KCODE32, 0xe402
+    movq $0x00cfba000000ffff, %rax  /* 32-bit code, DPL1 */
+    movq %rax, cg_gdt + L_CODE1(%rip)
+    movq $0x00cf32000000ffff, %rax  /* data, DPL1, P=0 */
+    movq %rax, cg_gdt + L_DATA1N(%rip)
+    leaq tss32(%rip), %rsi          /* TSS descriptor: limit 103, type 9 */
+    movl %esi, %eax
+    shll $16, %eax
+    orl $103, %eax
+    movl %eax, cg_gdt + L_TSS(%rip)
+    movl %esi, %eax
+    andl $0xff000000, %eax
+    movl %esi, %edx
+    shrl $16, %edx
+    andl $0xff, %edx
+    orl %edx, %eax
+    orl $0x8900, %eax
+    movl %eax, cg_gdt + L_TSS + 4(%rip)
+    leaq lg_stack0_top(%rip), %rax
+    movl %eax, tss32 + 4(%rip)      /* ESP0 */
+    movl $SEL_KDATA, tss32 + 8(%rip)    /* SS0 */
+    leaq lg_stack1_top(%rip), %rax
+    movl %eax, tss32 + 12(%rip)     /* ESP1 */
+    movw $104, tss32 + 102(%rip)
+    /* Legacy IDT: vectors 10-13, 32-bit interrupt gates, DPL0. */
+    leaq lg_idt(%rip), %rdi
+    leaq lg_exc_stubs(%rip), %rsi
+    movl $10, %ecx
+1:  leaq (%rsi), %rax
+    movl %eax, %edx
+    andl $0xffff, %edx
+    orl $(SEL_KCODE32 << 16), %edx
+    movl %edx, (%rdi,%rcx,8)
+    andl $0xffff0000, %eax
+    orl $0x8e00, %eax
+    movl %eax, 4(%rdi,%rcx,8)
+    addq $16, %rsi
+    incl %ecx
+    cmpl $14, %ecx
+    jb 1b
+    leaq lo_start(%rip), %rsi       /* 16-bit-gate blob below 64 KiB */
+    movq $LO_BASE, %rdi
+    movl $(lo_end - lo_start), %ecx
+    rep movsb
+    movq $LO_R, %rdi
+    movq $-1, %rax
+    movl $8, %ecx
+    rep stosq
+
+    movq %rsp, saved_ksp2(%rip)
+    pushq $SEL_KCODE32
+    leaq lg_entry(%rip), %rax
+    pushq %rax
+    lretq
+lm_back2:
+    movl $SEL_KDATA, %eax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+    movq saved_ksp2(%rip), %rsp
+    lgdt gdt_desc(%rip)
+    andb $~2, gdt + SEL_TSS + 5(%rip)   /* busy -> available, then LTR */
+    movw $SEL_TSS, %ax
+    ltr %ax
+    lidt idt_desc(%rip)
+
+    CHECK_REG L_hesp(%rip), "32-bit gate CPL3->0: ESP = TSS.ESP0 - 28 (7 dwords)", (lg_stack0_top-28)
+    CHECK_REG L_hss(%rip), "32-bit gate: SS = TSS.SS0", SEL_KDATA
+    CHECK_REG L_hcs(%rip), "32-bit gate: CS = gate CS, RPL 0", SEL_KCODE32
+    CHECK_REG L_frame(%rip), "32-bit gate: [ESP] = return EIP", lg_ret1
+    CHECK_REG L_frame+8(%rip), "32-bit gate: [ESP+4] = old CS", SEL_UCODE32|3
+    CHECK_REG L_frame+16(%rip), "32-bit gate: [ESP+8] = parameter 3 (pushed last)", 0xaaaa0003
+    CHECK_REG L_frame+24(%rip), "32-bit gate: [ESP+12] = parameter 2", 0xaaaa0002
+    CHECK_REG L_frame+32(%rip), "32-bit gate: [ESP+16] = parameter 1", 0xaaaa0001
+    CHECK_REG L_frame+40(%rip), "32-bit gate: [ESP+20] = old ESP", (lg_ustack_top-12)
+    CHECK_REG L_frame+48(%rip), "32-bit gate: [ESP+24] = old SS", SEL_UDATA|3
+    CHECK_REG L_esp_after(%rip), "RETF 12 to CPL3: ESP = old ESP + 12", lg_ustack_top
+    CHECK_REG L_fs(%rip), "RETF to CPL3: FS (DPL0 data) nulled", 0
+    CHECK_REG L_gs(%rip), "RETF to CPL3: GS (DPL3 data) kept", SEL_UDATA|3
+    CHECK_REG L_ts0(%rip), "gate to DPL1, TSS.SS1 null: #TS", 10
+    CHECK_REG L_ts0+8(%rip), "TSS.SS1 null: error code 0", 0
+    CHECK_REG L_ts1(%rip), "TSS.SS1 = DPL0 segment with RPL 1: #TS", 10
+    CHECK_REG L_ts1+8(%rip), "SS DPL != new CPL: error code = SS1", SEL_KDATA
+    CHECK_REG L_ssnp(%rip), "TSS.SS1 not present: #SS", 12
+    CHECK_REG L_ssnp+8(%rip), "SS1 not present: error code = SS1", L_DATA1N
+    CHECK_REG L_cpl1(%rip), "#TS/#SS left CPL3 (resumed at CPL3)", SEL_UCODE32|3
+    movl LO_R + 0, %eax
+    CHECK "16-bit gate: caller SP", (LO_SP-4)
+    movl LO_R + 8, %eax
+    CHECK "16-bit gate: ESP = TSS.ESP0 - 12 (6 words)", (lg_stack0_top-12)
+    movl LO_R + 12, %eax
+    CHECK "16-bit gate: [SP] = IP, [SP+2] = CS", (LO(lo_ret) | ((SEL_UCODE32|3) << 16))
+    movl LO_R + 16, %eax
+    CHECK "16-bit gate: [SP+4] = parameter 2, [SP+6] = parameter 1", 0xbb01bb02
+    movl LO_R + 20, %eax
+    CHECK "16-bit gate: [SP+8] = old SP, [SP+10] = old SS", ((LO_SP-4) | ((SEL_UDATA|3) << 16))
+    movl LO_R + 4, %eax
+    CHECK "RETF 4 (16-bit) to CPL3: SP = old SP + 4", LO_SP
+    CHECK_REG L_done(%rip), "legacy CPL3 code ran to the end", 1
+
     lgdt gdt_desc(%rip)
     movq saved_ksp(%rip), %rsp
     popq %r15
@@ -252,6 +391,17 @@ make_gate:
     shrq $16, %r9
     movl %r9d, 8(%rax)
     movl %r8d, 12(%rax)
+    ret
+
+/* make_gate8(edi = offset in cg_gdt, esi = target, edx = selector, ecx = hi). */
+make_gate8:
+    leaq cg_gdt(%rip), %rax
+    addq %rdi, %rax
+    movw %si, (%rax)
+    movw %dx, 2(%rax)
+    movw %cx, 4(%rax)
+    shrl $16, %esi
+    movw %si, 6(%rax)
     ret
 
 /* CPL0 target of most gates: record the state and the frame, RETF (REX.W). */
@@ -390,6 +540,163 @@ c_ret1:
     lcall $(G_BACK | 3), $0
     .code64
 
+/* ------------------------------------------------ legacy protected mode code */
+    .code32
+lg_entry:                           /* compatibility mode, CPL0 */
+    movl %cr0, %eax
+    andl $0x7fffffff, %eax          /* CR0.PG = 0: leaves IA-32e mode */
+    movl %eax, %cr0
+    jmp 1f
+1:  movl $EFER, %ecx
+    rdmsr
+    andl $~0x100, %eax
+    wrmsr
+    movl $SEL_KDATA, %eax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+    movl $lg_kstack_top, %esp
+    lidt lg_idt_desc
+    movw $L_TSS, %ax
+    ltr %ax
+    movl $(SEL_UDATA | 3), %eax     /* DPL3: kept by the RETF to CPL3 */
+    movw %ax, %gs
+    pushl $(SEL_UDATA | 3)
+    pushl $lg_ustack_top
+    pushl $(SEL_UCODE32 | 3)
+    pushl $lg_user
+    lret
+
+lg_user:                            /* CPL3, 32-bit protected mode */
+    movl $(SEL_UDATA | 3), %eax
+    movw %ax, %ds
+    movw %ax, %es
+    pushl $0xaaaa0001
+    pushl $0xaaaa0002
+    pushl $0xaaaa0003
+    lcall $(L_G32 | 3), $0
+lg_ret1:
+    movl %esp, L_esp_after
+    movw %fs, %ax
+    movzwl %ax, %eax
+    movl %eax, L_fs
+    movw %gs, %ax
+    movzwl %ax, %eax
+    movl %eax, L_gs
+    /* TSS.SS1 (paging is off: CPL3 can write the TSS directly). */
+    movl $0, tss32 + 16
+    movl $2f, lg_resume
+    movl $-1, lg_vec
+    movl $-1, lg_err
+    lcall $(L_G1 | 3), $0
+2:  movl lg_vec, %eax
+    movl %eax, L_ts0
+    movl lg_err, %eax
+    movl %eax, L_ts0 + 8
+    movl $(SEL_KDATA | 1), tss32 + 16
+    movl $2f, lg_resume
+    movl $-1, lg_vec
+    movl $-1, lg_err
+    lcall $(L_G1 | 3), $0
+2:  movl lg_vec, %eax
+    movl %eax, L_ts1
+    movl lg_err, %eax
+    movl %eax, L_ts1 + 8
+    movl $(L_DATA1N | 1), tss32 + 16
+    movl $2f, lg_resume
+    movl $-1, lg_vec
+    movl $-1, lg_err
+    lcall $(L_G1 | 3), $0
+2:  movl lg_vec, %eax
+    movl %eax, L_ssnp
+    movl lg_err, %eax
+    movl %eax, L_ssnp + 8
+    movw %cs, %ax
+    movzwl %ax, %eax
+    movl %eax, L_cpl1
+    ljmpl $(SEL_UCODE32 | 3), $LO(lo_user)
+lg_after16:
+    movl $1, L_done
+    lcall $(L_BACK | 3), $0
+
+lg_handler:                         /* CPL0 through L_G32 */
+    movl %esp, L_hesp
+    movw %ss, %ax
+    movzwl %ax, %eax
+    movl %eax, L_hss
+    movw %cs, %ax
+    movzwl %ax, %eax
+    movl %eax, L_hcs
+    xorl %ecx, %ecx
+1:  movl (%esp,%ecx,4), %eax
+    movl %eax, L_frame(,%ecx,8)
+    incl %ecx
+    cmpl $7, %ecx
+    jb 1b
+    movl $SEL_KDATA, %eax           /* DPL0: nulled by the RETF to CPL3 */
+    movw %ax, %fs
+    lret $12
+
+lg_back:                            /* CPL0 through L_BACK: back to long mode */
+    movl $SEL_KDATA, %eax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+    movl $lg_kstack_top, %esp
+    movl $EFER, %ecx
+    rdmsr
+    orl $0x100, %eax
+    wrmsr
+    movl %cr0, %eax
+    orl $0x80000000, %eax
+    movl %eax, %cr0
+    ljmpl $SEL_KCODE, $lm_back2
+
+/* Legacy exception stubs (16 bytes each, vectors 10-13, all with an error
+ * code): record vector and error code, resume at lg_resume (at CPL3). */
+    .balign 16
+lg_exc_stubs:
+    .set vec, 10
+    .rept 4
+    .balign 16
+    movl $vec, lg_vec
+    jmp lg_exc_common
+    .set vec, vec + 1
+    .endr
+lg_exc_common:
+    popl lg_err
+    pushl %eax
+    movl lg_resume, %eax
+    movl %eax, 4(%esp)
+    popl %eax
+    iret
+
+/* 16-bit gate blob (copied to LO_BASE; CS bases are 0). */
+    .balign 16
+lo_start:
+lo_user:                            /* CPL3 */
+    movl %esp, %ebp
+    movl $LO_SP, %esp
+    pushw $0xbb01
+    pushw $0xbb02
+    movl %esp, LO_R + 0
+    lcall $(L_G16 | 3), $0
+lo_ret:
+    movl %esp, LO_R + 4
+    movl %ebp, %esp
+    ljmpl $(SEL_UCODE32 | 3), $lg_after16
+lo_handler:                         /* CPL0 through L_G16 */
+    movl %esp, LO_R + 8
+    movl (%esp), %eax
+    movl %eax, LO_R + 12
+    movl 4(%esp), %eax
+    movl %eax, LO_R + 16
+    movl 8(%esp), %eax
+    movl %eax, LO_R + 20
+    lretw $4
+lo_end:
+    .code64
+
 /* ------------------------------------------------------------------ data */
     .data
     .balign 16
@@ -473,8 +780,40 @@ c_hcs_old:  .quad 0
 c_hrsp_old: .quad 0
 c_hss_old:  .quad 0
 c_g16:      .quad 0, 0
+saved_ksp2: .quad 0
+lg_resume:  .quad 0
+lg_vec:     .quad -1
+lg_err:     .quad -1
+L_hesp:     .quad 0
+L_hss:      .quad 0
+L_hcs:      .quad 0
+L_frame:    .fill 7, 8, 0
+L_esp_after: .quad 0
+L_fs:       .long -1, 0             /* low halves written by 32-bit code */
+L_gs:       .long -1, 0
+L_ts0:      .quad 0, 0
+L_ts1:      .quad 0, 0
+L_ssnp:     .quad 0, 0
+L_cpl1:     .quad 0
+L_done:     .quad 0
+    .balign 16
+tss32:      .fill 104, 1, 0
+    .balign 8
+lg_idt:     .fill 14, 8, 0
+    .word 0, 0, 0
+lg_idt_desc:
+    .word 14 * 8 - 1
+    .long lg_idt
 
     .bss
     .balign 4096
     .skip 4096
 user_stack_top:
+    .skip 4096
+lg_ustack_top:
+    .skip 4096
+lg_stack0_top:
+    .skip 4096
+lg_stack1_top:
+    .skip 4096
+lg_kstack_top:
