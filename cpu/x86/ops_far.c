@@ -5,9 +5,9 @@
  * code-segment targets, return to the same or an outer privilege level) and
  * SDM Vol. 3A 5.8 (privilege checks for control transfers).
  *
- * Decided: call gates, task gates and TSS selectors as far CALL/JMP
- * targets are not implemented (LOG_UNIMP, #GP(selector)); Linux does not
- * use them. Pushes of a far CALL compute both stack slots (limit, canonical)
+ * Decided: call gates as far CALL/JMP targets are not implemented
+ * (LOG_UNIMP, #GP(selector)); Linux does not use them. TSS descriptors and
+ * task gates go to x86_task_far (task.c: task switch, #GP in IA-32e mode). Pushes of a far CALL compute both stack slots (limit, canonical)
  * before either is written, and RSP changes only after both stores.
  */
 #include <inttypes.h>
@@ -50,6 +50,10 @@ static void far_transfer(struct x86_cpu *cpu, uint16_t sel, uint64_t off, unsign
     if (!x86_fetch_desc(cpu, sel, &d, &addr))
         x86_raise_err(cpu, X86_EXC_GP, err);
     uint16_t attr = x86_desc_attr(d);
+    if (!(attr & X86_SEG_ATTR_S) && x86_task_far_type(X86_SEG_ATTR_TYPE(attr))) {
+        x86_task_far(cpu, sel, d, call);   /* TSS or task gate: task.c */
+        return;
+    }
     if (!(attr & X86_SEG_ATTR_S)) {
         qlog(LOG_UNIMP, "x86: far %s through system descriptor type %u (sel 0x%x) not implemented",
              call ? "CALL" : "JMP", X86_SEG_ATTR_TYPE(attr), sel);
