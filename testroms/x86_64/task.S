@@ -19,7 +19,20 @@
  *    #TS(new TSS); JMP to a busy TSS -> #GP(TSS); CALL to a not-present TSS
  *    -> #NP(TSS); IRET with NT=1 whose link names an available (not busy)
  *    TSS -> #TS(link); a bad DS in the new TSS -> #TS(DS) raised after the
- *    commit point, in the new task (TR = new TSS, pushed EIP = its EIP).
+ *    commit point, in the new task (TR = new TSS, pushed EIP = its EIP:
+ *    7.3 step 14, "the first instruction of the new task appears not to have
+ *    been executed").
+ *  - SDM Vol. 3A 7.6 (16-bit TSS: IP 0EH, FLAGS 10H, AX 12H, ES CS SS DS
+ *    22H-28H, LDT 2AH; limit below 2BH -> #TS), with CALL and IRET back.
+ *  - IA-32e mode (SDM Vol. 3A 7.7, Vol. 2A JMP / INT n / IRET): far JMP to
+ *    a TSS -> #GP(selector); a task gate in the IDT -> #GP(vector * 8 + 2,
+ *    6.13: the index field of an IDT error code is the vector); IRET with
+ *    NT=1 -> #GP(0).
+ * QEMU 7.2 (TCG), run on this ROM as a cross-check, fails three checks where it
+ * departs from the SDM: it reports the 64-bit IDT error code as vector * 16
+ * + 2, loses the arithmetic flags of a task resumed by a JMP (lazy flags not
+ * reset after the switch), and pushes the EIP of the JMP instead of the new
+ * task's EIP for a fault after the commit point.
  */
 #include "rom.h"
 
@@ -39,7 +52,10 @@
 #define S_TINT    0x58
 #define S_TDF     0x60
 #define S_TBAD    0x68              /* DS = 0x7f8 (beyond the GDT limit) */
-#define GDT32_LIMIT 0x6f
+#define S_T16     0x70              /* 16-bit TSS (type 1) */
+#define S_C16     0x78              /* 32-bit code, base = task16_entry */
+#define S_T16SMALL 0x80             /* 16-bit TSS, limit 2AH < 2BH */
+#define GDT32_LIMIT 0x87
 #define BAD_SEL   0x7f8
 
 #define TSS_SIZE  0x68
@@ -128,7 +144,19 @@
 #define R_P_EIP        72
 #define R_P_TR         73
 #define R_DONE         74
-#define R_COUNT        75
+/* 16-bit TSS */
+#define R_S_EAX        75
+#define R_S_FL         76
+#define R_S_LINK       77
+#define R_S_TR         78
+#define R_S_TYPE       79
+#define R_S_BACK_IP    80
+#define R_S_BACK_FL    81
+#define R_S_BACK_TYPE  82
+#define R_S_BACK_TR    83
+#define R_S_SMALL_V    84
+#define R_S_SMALL_E    85
+#define R_COUNT        86
 
     .text
     .code64
@@ -141,6 +169,45 @@ test_main:
     pushq %r14
     pushq %r15
     movq %rsp, saved_rsp64(%rip)
+
+    /* IA-32e mode has no task switches (SDM Vol. 3A 7.7; Vol. 2A JMP,
+     * INT n, IRET): far JMP to a TSS -> #GP(TSS selector); a task gate
+     * (type 5) in the IDT -> #GP(vector * 8 + 2); IRET with NT=1 -> #GP(0). */
+    EXPECT_EXC 1f
+lm_jmp_tss:
+    ljmpl *far_tss(%rip)
+1:  DISARM
+    CHECK_REG exc_vec(%rip), "IA-32e: far JMP to a TSS: #GP", 13
+    CHECK_REG exc_err(%rip), "... error code = TSS selector", SEL_TSS
+    CHECK_REG exc_rip(%rip), "... RIP of the JMP", lm_jmp_tss
+    movq $(SEL_TSS << 16) | (0x85 << 40), %rax
+    movq %rax, idt + 0x41 * 16(%rip)
+    movq $0, idt + 0x41 * 16 + 8(%rip)
+    EXPECT_EXC 1f
+    int $0x41
+1:  DISARM
+    CHECK_REG exc_vec(%rip), "IA-32e: INT through a task gate: #GP", 13
+    CHECK_REG exc_err(%rip), "... error code = IDT vector 41H", (0x41*8+2)
+    movq %rsp, %rbx
+    pushq $SEL_KDATA
+    pushq %rbx
+    pushq $0x2
+    pushq $SEL_KCODE
+    leaq 2f(%rip), %rax
+    pushq %rax
+    pushfq
+    orq $0x4000, (%rsp)
+    popfq
+    EXPECT_EXC 1f
+    iretq
+2:  jmp 3f
+1:  DISARM
+    pushfq
+    andq $~0x4000, (%rsp)
+    popfq
+3:  movq %rbx, %rsp
+    CHECK_REG exc_vec(%rip), "IA-32e: IRET with NT=1: #GP", 13
+    CHECK_REG exc_err(%rip), "... error code 0", 0
 
     leaq res32(%rip), %rdi          /* results: all ones, R_UNEXP = 0 */
     movq $-1, %rax
@@ -298,6 +365,28 @@ df_insn:
     jmp unexpected
 df_resume:
 
+    /* ---------------- 16-bit TSS: CALL, IRET back; limit 2AH -> #TS */
+    pushl $0x2
+    popfl
+    lcall $S_T16, $0
+after_call16:
+    movzwl tss16 + 0x0e, %eax
+    movl %eax, R(R_S_BACK_IP)
+    movzwl tss16 + 0x10, %eax
+    movl %eax, R(R_S_BACK_FL)
+    movzbl gdt32 + S_T16 + 5, %eax
+    movl %eax, R(R_S_BACK_TYPE)
+    str %eax
+    movl %eax, R(R_S_BACK_TR)
+    movl $1f, resume32
+    movl $-1, R(R_VEC)
+    ljmpl $S_T16SMALL, $0
+    jmp unexpected
+1:  movl R(R_VEC), %eax
+    movl %eax, R(R_S_SMALL_V)
+    movl R(R_ERR), %eax
+    movl %eax, R(R_S_SMALL_E)
+
     /* ---------------- post-commit fault: bad DS in the new TSS */
     movl $post_resume, resume32
     movl $-1, R(R_VEC)
@@ -425,6 +514,23 @@ task_df_entry:
     iretl
     jmp unexpected
 
+/* Runs with CS base = task16_entry (S_C16): only relative jumps. */
+task16_entry:
+    movl %eax, R(R_S_EAX)
+    movl $stack_b_top, %esp
+    pushfl
+    popl %eax
+    movl %eax, R(R_S_FL)
+    movzwl tss16, %eax
+    movl %eax, R(R_S_LINK)
+    str %eax
+    movl %eax, R(R_S_TR)
+    movzbl gdt32 + S_T16 + 5, %eax
+    movl %eax, R(R_S_TYPE)
+    iretl
+task16_after_iret:
+    jmp unexpected
+
 /* --------------------------------------------- interrupt-gate handlers */
 fault_ts:
     pushl %eax
@@ -455,6 +561,7 @@ fault_common:                       /* [esp] eax, err, EIP, CS, EFLAGS */
     movl %eax, R(R_FTR)
     movl resume32, %eax
     movl %eax, 8(%esp)
+    movl $unexpected, resume32      /* a second fault ends the legacy part */
     andl $~0x4000, 16(%esp)         /* NT = 0 in the EFLAGS image */
     popl %eax
     addl $4, %esp
@@ -534,6 +641,16 @@ build_tables:
     TSS_DESC S_TINT, tss_int, 0x67, 0x89
     TSS_DESC S_TDF, tss_df, 0x67, 0x89
     TSS_DESC S_TBAD, tss_bad, 0x67, 0x89
+    TSS_DESC S_T16, tss16, 0x2b, 0x81
+    TSS_DESC S_T16SMALL, tss16, 0x2a, 0x81
+    TSS_DESC S_C16, task16_entry, 0xffff, 0x9b
+    orl $0x00400000, gdt32 + S_C16 + 4  /* D = 1 */
+    movl $0x0003, tss16 + 0x10      /* FLAGS: CF */
+    movw $0x1616, tss16 + 0x12      /* AX */
+    movw $S_DATA, tss16 + 0x22      /* ES */
+    movw $S_C16, tss16 + 0x24       /* CS (IP = 0) */
+    movw $S_DATA, tss16 + 0x26      /* SS */
+    movw $S_DATA, tss16 + 0x28      /* DS */
     TSS_INIT tss_main, 0, 0
     TSS_INIT tss_a, task_a_entry, stack_a_top
     movl $0x0802, tss_a + 0x24      /* EFLAGS: OF */
@@ -798,6 +915,31 @@ lm_back:
     movzbl %al, %eax
     CHECK "... pushed EIP = new task's first instruction", 1
 
+    movl RES(R_S_EAX), %eax
+    andl $0xffff, %eax
+    CHECK "16-bit TSS: AX loaded", 0x1616
+    movl RES(R_S_FL), %eax
+    andl $0xffff, %eax
+    CHECK "16-bit TSS: FLAGS loaded, NT set by CALL", 0x4003
+    movl RES(R_S_LINK), %eax
+    CHECK "16-bit TSS: link = caller", S_TMAIN
+    movl RES(R_S_TR), %eax
+    CHECK "16-bit TSS: TR", S_T16
+    movl RES(R_S_TYPE), %eax
+    CHECK "16-bit TSS: busy (83H)", 0x83
+    movl RES(R_S_BACK_IP), %eax
+    CHECK "16-bit TSS: IRET saves IP (after the IRET)", (task16_after_iret-task16_entry)
+    movl RES(R_S_BACK_FL), %eax
+    CHECK "16-bit TSS: IRET saves FLAGS with NT cleared", 0x0003
+    movl RES(R_S_BACK_TYPE), %eax
+    CHECK "16-bit TSS: not busy after IRET (81H)", 0x81
+    movl RES(R_S_BACK_TR), %eax
+    CHECK "16-bit TSS: IRET back to the main TSS", S_TMAIN
+    movl RES(R_S_SMALL_V), %eax
+    CHECK "16-bit TSS with limit 2AH: #TS", 10
+    movl RES(R_S_SMALL_E), %eax
+    CHECK "... error code = TSS selector", S_T16SMALL
+
     movq saved_rsp64(%rip), %rsp
     popq %r15
     popq %r14
@@ -811,7 +953,9 @@ lm_back:
     .data
     .balign 8
 saved_rsp64: .quad 0
-resume32: .long 0
+far_tss: .long 0
+    .word SEL_TSS
+resume32: .long unexpected
 res32: .fill R_COUNT, 4, 0
 
     .balign 8
@@ -822,7 +966,7 @@ gdt32:
     .quad 0x00cf9a000000ffff        /* 0x18 32-bit code */
     .fill 5, 8, 0                   /* 0x20-0x40 TSS descriptors (built) */
     .quad (S_TB << 16) | (0x85 << 40)   /* 0x48 task gate -> TSS B */
-    .fill 4, 8, 0                   /* 0x50-0x68 */
+    .fill 7, 8, 0                   /* 0x50-0x80 */
 gdt32_desc:
     .word GDT32_LIMIT
     .long gdt32
@@ -842,6 +986,7 @@ tss_exc:   .fill TSS_SIZE, 1, 0
 tss_int:   .fill TSS_SIZE, 1, 0
 tss_df:    .fill TSS_SIZE, 1, 0
 tss_bad:   .fill TSS_SIZE, 1, 0
+tss16:     .fill 0x2c, 1, 0
 
     .bss
     .balign 16
