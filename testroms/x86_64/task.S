@@ -9,8 +9,8 @@
  *  - SDM Vol. 3A 7.3 (the switch saves the old task's state with EIP of the
  *    next instruction for JMP/CALL/INT n and of the faulting instruction for
  *    a fault, loads the new one; CR0.TS is set on every task switch) and
- *    Table 7-2: JMP clears the old busy flag, sets the new one, leaves NT and
- *    the link alone; CALL / interrupt keep the old busy flag, write the old
+ *    Table 7-2: JMP clears the old busy flag, sets the new one, leaves NT
+ *    (of the old task's saved image and of the new task) and the link alone; CALL / interrupt keep the old busy flag, write the old
  *    TSS selector into the new TSS's link field and set NT in the new task;
  *    IRET clears the old busy flag and NT in the saved EFLAGS image.
  *  - SDM Vol. 3A 6.12.2: an exception through a task gate pushes its error
@@ -292,7 +292,7 @@ pm32:
     /* ---------------- JMP to TSS A (not nested) */
     clts
     movl %esp, R(R_MAIN_ESP)
-    pushl $0x3                      /* EFLAGS = CF | bit 1 */
+    pushl $0x4003                   /* EFLAGS = NT | CF | bit 1 */
     popfl
     movl $0x11111111, %eax
     movl $0x22222222, %ebx
@@ -784,7 +784,7 @@ lm_back:
     movzbl %al, %eax
     CHECK "old TSS: EIP = instruction after the JMP", 1
     movl RES(R_M_FL), %eax
-    CHECK "old TSS: EFLAGS saved", 0x3
+    CHECK "old TSS: EFLAGS saved, NT unchanged by JMP (Table 7-2)", 0x4003
     movl RES(R_M_EAX), %eax
     CHECK "old TSS: EAX", 0x11111111
     movl RES(R_M_ECX), %eax
@@ -812,7 +812,7 @@ lm_back:
     movl RES(R_BACK_EDI), %eax
     CHECK "JMP back: EDI restored", 0x66666666
     movl RES(R_BACK_FL), %eax
-    CHECK "JMP back: EFLAGS restored", 0x3
+    CHECK "JMP back: EFLAGS restored (NT from the TSS)", 0x4003
     movl RES(R_BACK_MTYPE), %eax
     CHECK "JMP back: main TSS busy again", 0x8b
     movl RES(R_BACK_ATYPE), %eax
