@@ -15,8 +15,9 @@
  *    is in progress (benign exceptions do not change it, like QEMU's
  *    old_exception). A fault while delivering #DF shuts the CPU down.
  *  - Task gates in a legacy IDT and IRET with NT=1 outside IA-32e mode go to
- *    task.c (task switch, 6.12.2); in IA-32e mode a task gate is #GP(vector)
- *    (6.14.1: not a valid 64-bit gate type) and IRET with NT=1 is #GP(0).
+ *    task.c (task switch, 6.12.2); in IA-32e mode a task gate is
+ *    #GP(vector * 8 + 2 + EXT) (6.14.1: not a valid 64-bit gate type) and
+ *    IRET with NT=1 is #GP(0).
  *  - Stack frames are written with implicit-supervisor accesses when the
  *    handler runs at CPL < 3 (so a user-to-kernel switch is never checked
  *    against user permissions); SMAP is therefore not applied to them.

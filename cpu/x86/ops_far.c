@@ -7,8 +7,9 @@
  *
  * Decided: call gates as far CALL/JMP targets are not implemented
  * (LOG_UNIMP, #GP(selector)); Linux does not use them. TSS descriptors and
- * task gates go to x86_task_far (task.c: task switch, #GP in IA-32e mode). Pushes of a far CALL compute both stack slots (limit, canonical)
- * before either is written, and RSP changes only after both stores.
+ * task gates go to x86_task_far (task.c: task switch, #GP in IA-32e mode).
+ * Pushes of a far CALL compute both stack slots (limit, canonical) before
+ * either is written, and RSP changes only after both stores.
  */
 #include <inttypes.h>
 
