@@ -14,8 +14,10 @@
  *    1 + the vector of the contributory / #PF / #DF exception whose delivery
  *    is in progress (benign exceptions do not change it, like QEMU's
  *    old_exception). A fault while delivering #DF shuts the CPU down.
- *  - Task gates and task switches (IRET with NT=1 outside IA-32e mode) are
- *    not implemented: LOG_UNIMP and #GP.
+ *  - Task gates in a legacy IDT and IRET with NT=1 outside IA-32e mode go to
+ *    task.c (task switch, 6.12.2); in IA-32e mode a task gate is
+ *    #GP(vector * 8 + 2 + EXT) (6.14.1: not a valid 64-bit gate type) and
+ *    IRET with NT=1 is #GP(0).
  *  - Stack frames are written with implicit-supervisor accesses when the
  *    handler runs at CPL < 3 (so a user-to-kernel switch is never checked
  *    against user permissions); SMAP is therefore not applied to them.
@@ -287,13 +289,11 @@ static void deliver_prot(struct x86_cpu *cpu, int vector, bool soft, uint32_t ex
         x86_raise_err(cpu, X86_EXC_GP, idt_err);
     uint64_t lo = x86_read_sys(cpu, (uint32_t)(cpu->idtr.base + off), 8);
     unsigned type = (lo >> 40) & 0x1f;
-    unsigned gsize;
+    unsigned gsize = 0;
     switch (type) {
     case X86_DESC_INT16: case X86_DESC_TRAP16: gsize = 2; break;
     case X86_DESC_INT: case X86_DESC_TRAP: gsize = 4; break;
-    case X86_DESC_TASK:
-        qlog(LOG_UNIMP, "x86: task gate in IDT vector %d not implemented", vector);
-        x86_raise_err(cpu, X86_EXC_GP, idt_err);
+    case X86_DESC_TASK: break;
     default:
         x86_raise_err(cpu, X86_EXC_GP, idt_err);
     }
@@ -302,6 +302,10 @@ static void deliver_prot(struct x86_cpu *cpu, int vector, bool soft, uint32_t ex
         x86_raise_err(cpu, X86_EXC_GP, idt_err);
     if (!(lo & (1ull << 47)))
         x86_raise_err(cpu, X86_EXC_NP, idt_err);
+    if (type == X86_DESC_TASK) {
+        x86_task_gate_event(cpu, lo, ext, has_error, error_code, return_rip);   /* task.c */
+        return;
+    }
     uint16_t sel = (uint16_t)(lo >> 16);
     uint64_t target = (lo & 0xffff) | ((lo >> 32) & 0xffff0000ull);
     if (gsize == 2)
@@ -508,9 +512,10 @@ static void iret_protected(struct x86_cpu *cpu, unsigned size)
 {
     bool lm = x86_long_mode(cpu);
     if (cpu->rflags & X86_FLAG_NT) {
-        if (!lm)
-            qlog(LOG_UNIMP, "x86: IRET task return (NT=1) not implemented");
-        x86_raise_gp0(cpu);
+        if (lm)
+            x86_raise_gp0(cpu);   /* IA-32e mode: no task return (Vol. 2A IRET) */
+        x86_task_iret(cpu);       /* task.c */
+        return;
     }
     uint64_t ip = stack_peek(cpu, 0, size);
     uint16_t cs = (uint16_t)stack_peek(cpu, size, size);

@@ -14,8 +14,10 @@
  * RETF to an outer level pops SS:rSP and nulls data segments the new CPL
  * may not use (Vol. 3A 5.8.6).
  *
- * Decided: task gates and TSS selectors as far CALL/JMP targets are not
- * implemented (LOG_UNIMP, #GP(selector)). Every check of a transfer (stack
+ * TSS descriptors and task gates go to x86_task_far (task.c: task switch,
+ * #GP in IA-32e mode).
+ *
+ * Decided: every check of a transfer (stack
  * limits, canonical addresses, page faults on the new stack) happens before
  * any register changes: new-stack slots are written first, then CS/SS/rSP
  * are committed. The new-stack writes of a privilege-raising gate call use
@@ -265,9 +267,8 @@ static void far_transfer(struct x86_cpu *cpu, uint16_t sel, uint64_t off, unsign
         case X86_DESC_TASK:
         case X86_DESC_TSS_AVAIL:
         case X86_DESC_TSS_BUSY:
-            qlog(LOG_UNIMP, "x86: far %s to task gate/TSS type %u (sel 0x%x) not implemented",
-                 call ? "CALL" : "JMP", type, sel);
-            x86_raise_err(cpu, X86_EXC_GP, err);
+            x86_task_far(cpu, sel, d, call);   /* task switch: task.c */
+            return;
         default:
             x86_raise_err(cpu, X86_EXC_GP, err);
         }

@@ -1,6 +1,6 @@
 /*
  * cpu/x86/sys.h - private helpers shared by the system-architecture files
- * (seg.c, excp.c, ops_far.c, ops_system.c, ops_io.c, msr.c, cpuid.c).
+ * (seg.c, excp.c, ops_far.c, task.c, ops_system.c, ops_io.c, msr.c, cpuid.c).
  *
  * Owns: segment-descriptor decoding (SDM Vol. 3A 3.4.5, 5.8.3 gate
  * descriptors, 7.2.2 TSS descriptors), descriptor-table fetches through the
@@ -259,6 +259,36 @@ void x86_op_lsl(struct x86_cpu *cpu, const struct x86_insn *insn);           /* 
 void x86_op_jmpf_ptr(struct x86_cpu *cpu, const struct x86_insn *insn);      /* EA */
 void x86_op_callf_ptr(struct x86_cpu *cpu, const struct x86_insn *insn);     /* 9A */
 void x86_op_retf(struct x86_cpu *cpu, const struct x86_insn *insn);          /* CA CB */
+
+/* task.c (SDM Vol. 3A ch. 7; legacy protected mode only) */
+
+/** What started a task switch (SDM Vol. 3A 7.3, Table 7-2: busy flag, NT, link). */
+enum x86_task_source {
+    X86_TASK_JMP,
+    X86_TASK_CALL,
+    X86_TASK_IRET,
+    X86_TASK_INT,           /* exception or interrupt through a task gate */
+};
+
+/**
+ * Far CALL (@call) or JMP to selector @sel whose descriptor @desc is a TSS
+ * (available or busy) or a task gate: the Vol. 2A JMP/CALL TASK-GATE and
+ * TASK-STATE-SEGMENT checks, then the task switch (EIP saved = next_rip).
+ * #GP(@sel) in IA-32e mode.
+ */
+void x86_task_far(struct x86_cpu *cpu, uint16_t sel, uint64_t desc, bool call);
+
+/**
+ * Interrupt/exception through IDT task gate @gate (raw descriptor; its DPL
+ * and P already checked), SDM Vol. 3A 6.12.2: switch to the gate's TSS
+ * saving @return_rip, then push @error_code (4 bytes for a 32-bit TSS, 2 for
+ * a 16-bit one) on the new task's stack if @has_error. @ext is the EXT bit.
+ */
+void x86_task_gate_event(struct x86_cpu *cpu, uint64_t gate, uint32_t ext, bool has_error,
+                         uint32_t error_code, uint64_t return_rip);
+
+/** IRET with EFLAGS.NT = 1 outside IA-32e mode: return to the previous-task link. */
+void x86_task_iret(struct x86_cpu *cpu);
 
 /* ops_io.c */
 void x86_op_in(struct x86_cpu *cpu, const struct x86_insn *insn);            /* E4 E5 EC ED */

@@ -1,0 +1,1006 @@
+/*
+ * testroms/x86_64/task.S - hardware task switching in legacy 32-bit
+ * protected mode (paging off). Leaves long mode as modes.S does (SDM Vol. 3A
+ * 10.8.5.4), runs with its own GDT/IDT/TSSs, records results in res32, comes
+ * back to 64-bit mode and checks them.
+ *  - SDM Vol. 3A 7.2.1 (32-bit TSS layout: link 0, EIP 20H, EFLAGS 24H,
+ *    EAX..EDI 28H-44H, ES CS SS DS FS GS 48H-5CH), 7.2.2 (busy flag: type 9
+ *    available, 0BH busy), 7.2.5 (task gates in the GDT and the IDT).
+ *  - SDM Vol. 3A 7.3 (the switch saves the old task's state with EIP of the
+ *    next instruction for JMP/CALL/INT n and of the faulting instruction for
+ *    a fault, loads the new one; CR0.TS is set on every task switch) and
+ *    Table 7-2: JMP clears the old busy flag, sets the new one, leaves NT
+ *    (of the old task's saved image and of the new task) and the link alone; CALL / interrupt keep the old busy flag, write the old
+ *    TSS selector into the new TSS's link field and set NT in the new task;
+ *    IRET clears the old busy flag and NT in the saved EFLAGS image.
+ *  - SDM Vol. 3A 6.12.2: an exception through a task gate pushes its error
+ *    code on the new task's stack (#GP(selector); #DF with error code 0).
+ *  - SDM Vol. 3A Table 7-1 / Vol. 2A JMP, CALL, IRET: TSS limit below 67H ->
+ *    #TS(new TSS); JMP to a busy TSS -> #GP(TSS); CALL to a not-present TSS
+ *    -> #NP(TSS); IRET with NT=1 whose link names an available (not busy)
+ *    TSS -> #TS(link); a bad DS in the new TSS -> #TS(DS) raised after the
+ *    commit point, in the new task (TR = new TSS, pushed EIP = its EIP:
+ *    7.3 step 14, "the first instruction of the new task appears not to have
+ *    been executed").
+ *  - SDM Vol. 3A 7.6 (16-bit TSS: IP 0EH, FLAGS 10H, AX 12H, ES CS SS DS
+ *    22H-28H, LDT 2AH; limit below 2BH -> #TS), with CALL and IRET back.
+ *  - IA-32e mode (SDM Vol. 3A 7.7, Vol. 2A JMP / INT n / IRET): far JMP to
+ *    a TSS -> #GP(selector); a task gate in the IDT -> #GP(vector * 8 + 2,
+ *    6.13: the index field of an IDT error code is the vector); IRET with
+ *    NT=1 -> #GP(0).
+ * QEMU 7.2 (TCG), run on this ROM as a cross-check, fails three checks where it
+ * departs from the SDM: it reports the 64-bit IDT error code as vector * 16
+ * + 2, loses the arithmetic flags of a task resumed by a JMP (lazy flags not
+ * reset after the switch), and pushes the EIP of the JMP instead of the new
+ * task's EIP for a fault after the commit point.
+ */
+#include "rom.h"
+
+#define EFER      0xc0000080
+
+/* Legacy GDT (gdt32): 0x08/0x10 match rom.h's SEL_KCODE/SEL_KDATA. */
+#define S_CODE64  0x08
+#define S_DATA    0x10
+#define S_CODE32  0x18
+#define S_TMAIN   0x20
+#define S_TA      0x28
+#define S_TB      0x30
+#define S_TSMALL  0x38              /* limit 60H < 67H */
+#define S_TNP     0x40              /* P = 0 */
+#define S_GATEB   0x48              /* task gate -> S_TB */
+#define S_TEXC    0x50
+#define S_TINT    0x58
+#define S_TDF     0x60
+#define S_TBAD    0x68              /* DS = 0x7f8 (beyond the GDT limit) */
+#define S_T16     0x70              /* 16-bit TSS (type 1) */
+#define S_C16     0x78              /* 32-bit code, base = task16_entry */
+#define S_T16SMALL 0x80             /* 16-bit TSS, limit 2AH < 2BH */
+#define GDT32_LIMIT 0x87
+#define BAD_SEL   0x7f8
+
+#define TSS_SIZE  0x68
+#define R(n)      (res32 + 4 * (n))
+
+/* Result slots. */
+#define R_UNEXP        0
+#define R_VEC          1
+#define R_ERR          2
+#define R_FEIP         3
+#define R_FTR          4
+/* pre-commit faults */
+#define R_TS_SMALL_V   5
+#define R_TS_SMALL_E   6
+#define R_GP_BUSY_V    7
+#define R_GP_BUSY_E    8
+#define R_NP_V         9
+#define R_NP_E         10
+#define R_IRET_V       11
+#define R_IRET_E       12
+#define R_FAULT_TR     13
+/* JMP to task A */
+#define R_A_EAX        14
+#define R_A_FL         15
+#define R_A_TR         16
+#define R_A_TS         17
+#define R_A_MAIN_TYPE  18
+#define R_A_A_TYPE     19
+#define R_A_LINK       20
+#define R_A_ESP        21
+#define R_M_EIP        22
+#define R_M_FL         23
+#define R_M_EAX        24
+#define R_M_ECX        25
+#define R_M_EBX        26
+#define R_M_ESP        27
+#define R_M_EBP        28
+#define R_M_ESI        29
+#define R_M_EDI        30
+#define R_M_ES         31
+#define R_M_CS         32
+#define R_M_SS         33
+#define R_MAIN_ESP     34
+#define R_BACK_EAX     35
+#define R_BACK_EDI     36
+#define R_BACK_FL      37
+#define R_BACK_MTYPE   38
+#define R_BACK_ATYPE   39
+#define R_A_SAVED_EIP  40
+#define R_BACK_TR      41
+/* CALL through a task gate to task B, IRET back */
+#define R_B_FL         42
+#define R_B_LINK       43
+#define R_B_TR         44
+#define R_B_MTYPE      45
+#define R_B_BTYPE      46
+#define R_B_MAIN_EIP   47
+#define R_C_FL         48
+#define R_C_TR         49
+#define R_C_BTYPE      50
+#define R_C_MTYPE      51
+#define R_C_B_SAVED_FL 52
+#define R_C_B_SAVED_EIP 53
+/* INT 0x40 through a task gate */
+#define R_I_FL         54
+#define R_I_LINK       55
+#define R_I_ESP        56
+#define R_I_MAIN_EIP   57
+#define R_I_TR         58
+#define R_I_BACK_TYPE  59
+#define R_I_BACK_FL    60
+/* #GP through a task gate */
+#define R_E_ERR        61
+#define R_E_ESP        62
+#define R_E_MAIN_EIP   63
+#define R_E_FL         64
+#define R_E_BACK_DS    65
+/* #DF through a task gate */
+#define R_D_ERR        66
+#define R_D_ESP        67
+#define R_D_TR         68
+#define R_D_LINK       69
+/* post-commit #TS */
+#define R_P_V          70
+#define R_P_E          71
+#define R_P_EIP        72
+#define R_P_TR         73
+#define R_DONE         74
+/* 16-bit TSS */
+#define R_S_EAX        75
+#define R_S_FL         76
+#define R_S_LINK       77
+#define R_S_TR         78
+#define R_S_TYPE       79
+#define R_S_BACK_IP    80
+#define R_S_BACK_FL    81
+#define R_S_BACK_TYPE  82
+#define R_S_BACK_TR    83
+#define R_S_SMALL_V    84
+#define R_S_SMALL_E    85
+#define R_COUNT        86
+
+    .text
+    .code64
+    .globl test_main
+test_main:
+    pushq %rbx
+    pushq %rbp
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, saved_rsp64(%rip)
+
+    /* IA-32e mode has no task switches (SDM Vol. 3A 7.7; Vol. 2A JMP,
+     * INT n, IRET): far JMP to a TSS -> #GP(TSS selector); a task gate
+     * (type 5) in the IDT -> #GP(vector * 8 + 2); IRET with NT=1 -> #GP(0). */
+    EXPECT_EXC 1f
+lm_jmp_tss:
+    ljmpl *far_tss(%rip)
+1:  DISARM
+    CHECK_REG exc_vec(%rip), "IA-32e: far JMP to a TSS: #GP", 13
+    CHECK_REG exc_err(%rip), "... error code = TSS selector", SEL_TSS
+    CHECK_REG exc_rip(%rip), "... RIP of the JMP", lm_jmp_tss
+    movq $(SEL_TSS << 16) | (0x85 << 40), %rax
+    movq %rax, idt + 0x41 * 16(%rip)
+    movq $0, idt + 0x41 * 16 + 8(%rip)
+    EXPECT_EXC 1f
+    int $0x41
+1:  DISARM
+    CHECK_REG exc_vec(%rip), "IA-32e: INT through a task gate: #GP", 13
+    CHECK_REG exc_err(%rip), "... error code = IDT vector 41H", (0x41*8+2)
+    movq %rsp, %rbx
+    pushq $SEL_KDATA
+    pushq %rbx
+    pushq $0x2
+    pushq $SEL_KCODE
+    leaq 2f(%rip), %rax
+    pushq %rax
+    pushfq
+    orq $0x4000, (%rsp)
+    popfq
+    EXPECT_EXC 1f
+    iretq
+2:  jmp 3f
+1:  DISARM
+    pushfq
+    andq $~0x4000, (%rsp)
+    popfq
+3:  movq %rbx, %rsp
+    CHECK_REG exc_vec(%rip), "IA-32e: IRET with NT=1: #GP", 13
+    CHECK_REG exc_err(%rip), "... error code 0", 0
+
+    leaq res32(%rip), %rdi          /* results: all ones, R_UNEXP = 0 */
+    movq $-1, %rax
+    movl $R_COUNT, %ecx
+    rep stosl
+    movl $0, res32(%rip)
+
+    pushq $SEL_KCODE32              /* to compatibility mode */
+    leaq compat_entry(%rip), %rax
+    pushq %rax
+    lretq
+
+/* --------------------------------------------- compatibility mode -> PM */
+    .code32
+compat_entry:
+    movl %cr0, %eax
+    andl $0x7fffffff, %eax          /* CR0.PG = 0: leaves IA-32e mode */
+    movl %eax, %cr0
+    jmp 1f
+1:  movl $EFER, %ecx
+    rdmsr
+    andl $~0x100, %eax              /* EFER.LME = 0 */
+    wrmsr
+    call build_tables
+    lgdtl gdt32_desc
+    lidtl idt32_desc
+    ljmpl $S_CODE32, $pm32
+pm32:
+    movl $S_DATA, %eax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+    movw %ax, %fs
+    movw %ax, %gs
+    movl $stack_main_top, %esp
+    movw $S_TMAIN, %ax
+    ltr %ax
+
+    /* ---------------- faults before the commit point (interrupt gates) */
+    movl $1f, resume32              /* limit 60H < 67H: #TS(new TSS) */
+    movl $-1, R(R_VEC)
+    ljmpl $S_TSMALL, $0
+    jmp unexpected
+1:  movl R(R_VEC), %eax
+    movl %eax, R(R_TS_SMALL_V)
+    movl R(R_ERR), %eax
+    movl %eax, R(R_TS_SMALL_E)
+
+    movl $1f, resume32              /* JMP to the running (busy) TSS: #GP(TSS) */
+    movl $-1, R(R_VEC)
+    ljmpl $S_TMAIN, $0
+    jmp unexpected
+1:  movl R(R_VEC), %eax
+    movl %eax, R(R_GP_BUSY_V)
+    movl R(R_ERR), %eax
+    movl %eax, R(R_GP_BUSY_E)
+
+    movl $1f, resume32              /* CALL to a not-present TSS: #NP(TSS) */
+    movl $-1, R(R_VEC)
+    lcall $S_TNP, $0
+    jmp unexpected
+1:  movl R(R_VEC), %eax
+    movl %eax, R(R_NP_V)
+    movl R(R_ERR), %eax
+    movl %eax, R(R_NP_E)
+    movl R(R_FTR), %eax
+    movl %eax, R(R_FAULT_TR)        /* still the old task */
+
+    movl $1f, resume32              /* IRET, NT=1, link = available TSS A: #TS(link) */
+    movl $-1, R(R_VEC)
+    movl $S_TA, tss_main
+    pushl $0x4002
+    popfl
+    iretl
+    jmp unexpected
+1:  movl R(R_VEC), %eax
+    movl %eax, R(R_IRET_V)
+    movl R(R_ERR), %eax
+    movl %eax, R(R_IRET_E)
+    movl $0, tss_main
+
+    /* ---------------- JMP to TSS A (not nested) */
+    clts
+    movl %esp, R(R_MAIN_ESP)
+    pushl $0x4003                   /* EFLAGS = NT | CF | bit 1 */
+    popfl
+    movl $0x11111111, %eax
+    movl $0x22222222, %ebx
+    movl $0x33333333, %ecx
+    movl $0x44444444, %edx
+    movl $0x55555555, %esi
+    movl $0x66666666, %edi
+    movl $0x77777777, %ebp
+    ljmpl $S_TA, $0x12345678        /* the offset is ignored */
+after_jmp_a:
+    pushfl
+    movl %eax, R(R_BACK_EAX)
+    movl %edi, R(R_BACK_EDI)
+    popl %eax
+    movl %eax, R(R_BACK_FL)
+    movzbl gdt32 + S_TMAIN + 5, %eax
+    movl %eax, R(R_BACK_MTYPE)
+    movzbl gdt32 + S_TA + 5, %eax
+    movl %eax, R(R_BACK_ATYPE)
+    movl tss_a + 0x20, %eax
+    movl %eax, R(R_A_SAVED_EIP)
+    str %eax
+    movl %eax, R(R_BACK_TR)
+
+    /* ---------------- CALL through task gate -> TSS B, IRET back */
+    pushl $0x2
+    popfl
+    lcall $S_GATEB, $0
+after_call_b:
+    pushfl
+    popl %eax
+    movl %eax, R(R_C_FL)
+    str %eax
+    movl %eax, R(R_C_TR)
+    movzbl gdt32 + S_TB + 5, %eax
+    movl %eax, R(R_C_BTYPE)
+    movzbl gdt32 + S_TMAIN + 5, %eax
+    movl %eax, R(R_C_MTYPE)
+    movl tss_b + 0x24, %eax
+    movl %eax, R(R_C_B_SAVED_FL)
+    movl tss_b + 0x20, %eax
+    movl %eax, R(R_C_B_SAVED_EIP)
+
+    /* ---------------- INT 0x40 through an IDT task gate */
+    int $0x40
+after_int40:
+    pushfl
+    popl %eax
+    movl %eax, R(R_I_BACK_FL)
+    movzbl gdt32 + S_TINT + 5, %eax
+    movl %eax, R(R_I_BACK_TYPE)
+
+    /* ---------------- #GP(selector) through an IDT task gate */
+    movl $((S_TEXC << 16)), idt32 + 13 * 8
+    movl $0x8500, idt32 + 13 * 8 + 4
+    movl $BAD_SEL, %eax
+gp_insn:
+    movw %ax, %ds                   /* beyond the GDT limit: #GP(0x7f8) */
+    jmp unexpected
+gp_resume:
+    movw %ds, %ax
+    movzwl %ax, %eax
+    movl %eax, R(R_E_BACK_DS)
+
+    /* ---------------- #DF through an IDT task gate */
+    movl $0x0e00, idt32 + 13 * 8 + 4    /* #GP: interrupt gate with P = 0 */
+    movl $BAD_SEL, %eax
+df_insn:
+    movw %ax, %ds                   /* #GP, then #NP(IDT 13) while delivering: #DF */
+    jmp unexpected
+df_resume:
+
+    /* ---------------- 16-bit TSS: CALL, IRET back; limit 2AH -> #TS */
+    pushl $0x2
+    popfl
+    lcall $S_T16, $0
+after_call16:
+    movzwl tss16 + 0x0e, %eax
+    movl %eax, R(R_S_BACK_IP)
+    movzwl tss16 + 0x10, %eax
+    movl %eax, R(R_S_BACK_FL)
+    movzbl gdt32 + S_T16 + 5, %eax
+    movl %eax, R(R_S_BACK_TYPE)
+    str %eax
+    movl %eax, R(R_S_BACK_TR)
+    movl $1f, resume32
+    movl $-1, R(R_VEC)
+    ljmpl $S_T16SMALL, $0
+    jmp unexpected
+1:  movl R(R_VEC), %eax
+    movl %eax, R(R_S_SMALL_V)
+    movl R(R_ERR), %eax
+    movl %eax, R(R_S_SMALL_E)
+
+    /* ---------------- post-commit fault: bad DS in the new TSS */
+    movl $post_resume, resume32
+    movl $-1, R(R_VEC)
+    ljmpl $S_TBAD, $0
+    jmp unexpected
+post_resume:
+    movl $S_DATA, %eax              /* running as task TBAD now */
+    movw %ax, %ds
+    movw %ax, %es
+    movl R(R_VEC), %eax
+    movl %eax, R(R_P_V)
+    movl R(R_ERR), %eax
+    movl %eax, R(R_P_E)
+    movl R(R_FEIP), %eax
+    movl %eax, R(R_P_EIP)
+    movl R(R_FTR), %eax
+    movl %eax, R(R_P_TR)
+    movl $0x600d, R(R_DONE)
+    jmp back_to_long
+
+/* --------------------------------------------- task bodies */
+task_a_entry:
+    movl %eax, R(R_A_EAX)
+    pushfl
+    popl %eax
+    movl %eax, R(R_A_FL)
+    str %eax
+    movl %eax, R(R_A_TR)
+    movl %cr0, %eax
+    andl $8, %eax
+    movl %eax, R(R_A_TS)
+    movzbl gdt32 + S_TMAIN + 5, %eax
+    movl %eax, R(R_A_MAIN_TYPE)
+    movzbl gdt32 + S_TA + 5, %eax
+    movl %eax, R(R_A_A_TYPE)
+    movl tss_a, %eax
+    movl %eax, R(R_A_LINK)
+    movl %esp, R(R_A_ESP)
+    movl tss_main + 0x20, %eax
+    movl %eax, R(R_M_EIP)
+    movl tss_main + 0x24, %eax
+    movl %eax, R(R_M_FL)
+    movl tss_main + 0x28, %eax
+    movl %eax, R(R_M_EAX)
+    movl tss_main + 0x2c, %eax
+    movl %eax, R(R_M_ECX)
+    movl tss_main + 0x34, %eax
+    movl %eax, R(R_M_EBX)
+    movl tss_main + 0x38, %eax
+    movl %eax, R(R_M_ESP)
+    movl tss_main + 0x3c, %eax
+    movl %eax, R(R_M_EBP)
+    movl tss_main + 0x40, %eax
+    movl %eax, R(R_M_ESI)
+    movl tss_main + 0x44, %eax
+    movl %eax, R(R_M_EDI)
+    movzwl tss_main + 0x48, %eax
+    movl %eax, R(R_M_ES)
+    movzwl tss_main + 0x4c, %eax
+    movl %eax, R(R_M_CS)
+    movzwl tss_main + 0x50, %eax
+    movl %eax, R(R_M_SS)
+    movl $0xaaaa, %eax
+    movl $0xbbbb, %edi
+    ljmpl $S_TMAIN, $0
+task_a_after_jmp:
+    jmp unexpected
+
+task_b_entry:
+    pushfl
+    popl %eax
+    movl %eax, R(R_B_FL)
+    movl tss_b, %eax
+    movl %eax, R(R_B_LINK)
+    str %eax
+    movl %eax, R(R_B_TR)
+    movzbl gdt32 + S_TMAIN + 5, %eax
+    movl %eax, R(R_B_MTYPE)
+    movzbl gdt32 + S_TB + 5, %eax
+    movl %eax, R(R_B_BTYPE)
+    movl tss_main + 0x20, %eax
+    movl %eax, R(R_B_MAIN_EIP)
+    iretl
+task_b_after_iret:
+    jmp unexpected
+
+task_int_entry:
+    pushfl
+    popl %eax
+    movl %eax, R(R_I_FL)
+    movl tss_int, %eax
+    movl %eax, R(R_I_LINK)
+    movl %esp, R(R_I_ESP)
+    movl tss_main + 0x20, %eax
+    movl %eax, R(R_I_MAIN_EIP)
+    str %eax
+    movl %eax, R(R_I_TR)
+    iretl
+    jmp unexpected
+
+task_exc_entry:
+    movl (%esp), %eax
+    movl %eax, R(R_E_ERR)
+    movl %esp, R(R_E_ESP)
+    movl tss_main + 0x20, %eax
+    movl %eax, R(R_E_MAIN_EIP)
+    pushfl
+    popl %eax
+    movl %eax, R(R_E_FL)
+    movl $gp_resume, tss_main + 0x20
+    addl $4, %esp
+    iretl
+    jmp unexpected
+
+task_df_entry:
+    movl (%esp), %eax
+    movl %eax, R(R_D_ERR)
+    movl %esp, R(R_D_ESP)
+    str %eax
+    movl %eax, R(R_D_TR)
+    movl tss_df, %eax
+    movl %eax, R(R_D_LINK)
+    movl $df_resume, tss_main + 0x20
+    addl $4, %esp
+    iretl
+    jmp unexpected
+
+/* Runs with CS base = task16_entry (S_C16): only relative jumps. */
+task16_entry:
+    movl %eax, R(R_S_EAX)
+    movl $stack_b_top, %esp
+    pushfl
+    popl %eax
+    movl %eax, R(R_S_FL)
+    movzwl tss16, %eax
+    movl %eax, R(R_S_LINK)
+    str %eax
+    movl %eax, R(R_S_TR)
+    movzbl gdt32 + S_T16 + 5, %eax
+    movl %eax, R(R_S_TYPE)
+    iretl
+task16_after_iret:
+    jmp unexpected
+
+/* --------------------------------------------- interrupt-gate handlers */
+fault_ts:
+    pushl %eax
+    movl $10, %eax
+    jmp fault_common
+fault_np:
+    pushl %eax
+    movl $11, %eax
+    jmp fault_common
+fault_ss:
+    pushl %eax
+    movl $12, %eax
+    jmp fault_common
+fault_gp:
+    pushl %eax
+    movl $13, %eax
+fault_common:                       /* [esp] eax, err, EIP, CS, EFLAGS */
+    pushl %eax
+    movl $S_DATA, %eax
+    movw %ax, %ds
+    popl %eax
+    movl %eax, R(R_VEC)
+    movl 4(%esp), %eax
+    movl %eax, R(R_ERR)
+    movl 8(%esp), %eax
+    movl %eax, R(R_FEIP)
+    str %eax
+    movl %eax, R(R_FTR)
+    movl resume32, %eax
+    movl %eax, 8(%esp)
+    movl $unexpected, resume32      /* a second fault ends the legacy part */
+    andl $~0x4000, 16(%esp)         /* NT = 0 in the EFLAGS image */
+    popl %eax
+    addl $4, %esp
+    iretl
+
+unexp_handler:
+unexpected:
+    movl $S_DATA, %eax
+    movw %ax, %ds
+    movl $1, R(R_UNEXP)
+    jmp back_to_long
+
+/* --------------------------------------------- tables */
+/* mk_tss_desc: EDI = GDT slot, ESI = base, ECX = limit (< 64K), EDX = access byte. */
+mk_tss_desc:
+    movl %esi, %eax
+    shll $16, %eax
+    movw %cx, %ax
+    movl %eax, (%edi)
+    movl %esi, %eax
+    andl $0xff000000, %eax
+    movl %esi, %ebx
+    shrl $16, %ebx
+    andl $0xff, %ebx
+    orl %ebx, %eax
+    shll $8, %edx
+    orl %edx, %eax
+    movl %eax, 4(%edi)
+    ret
+
+/* init_tss: EDI = TSS, ESI = EIP, EDX = ESP. Flat CPL0 task, EFLAGS = 2. */
+init_tss:
+    pushl %edi
+    pushl %ecx
+    xorl %eax, %eax
+    movl $(TSS_SIZE / 4), %ecx
+    rep stosl
+    popl %ecx
+    popl %edi
+    movl %esi, 0x20(%edi)
+    movl $2, 0x24(%edi)
+    movl %edx, 0x38(%edi)
+    movl $S_DATA, 0x48(%edi)
+    movl $S_CODE32, 0x4c(%edi)
+    movl $S_DATA, 0x50(%edi)
+    movl $S_DATA, 0x54(%edi)
+    movl $S_DATA, 0x58(%edi)
+    movl $S_DATA, 0x5c(%edi)
+    movl $(TSS_SIZE << 16), 0x64(%edi)   /* I/O map base beyond the limit */
+    ret
+
+/* TSS_DESC slot, tss, limit, access */
+.macro TSS_DESC slot, tss, limit, access
+    movl $(gdt32 + \slot), %edi
+    movl $\tss, %esi
+    movl $\limit, %ecx
+    movl $\access, %edx
+    call mk_tss_desc
+.endm
+.macro TSS_INIT tss, eip, esp
+    movl $\tss, %edi
+    movl $\eip, %esi
+    movl $\esp, %edx
+    call init_tss
+.endm
+
+build_tables:
+    movl $S_DATA, %eax              /* flat data (CPL0, still the old GDT) */
+    movw %ax, %ds
+    movw %ax, %es
+    TSS_DESC S_TMAIN, tss_main, 0x67, 0x89
+    TSS_DESC S_TA, tss_a, 0x67, 0x89
+    TSS_DESC S_TB, tss_b, 0x67, 0x89
+    TSS_DESC S_TSMALL, tss_small, 0x60, 0x89
+    TSS_DESC S_TNP, tss_small, 0x67, 0x09
+    TSS_DESC S_TEXC, tss_exc, 0x67, 0x89
+    TSS_DESC S_TINT, tss_int, 0x67, 0x89
+    TSS_DESC S_TDF, tss_df, 0x67, 0x89
+    TSS_DESC S_TBAD, tss_bad, 0x67, 0x89
+    TSS_DESC S_T16, tss16, 0x2b, 0x81
+    TSS_DESC S_T16SMALL, tss16, 0x2a, 0x81
+    TSS_DESC S_C16, task16_entry, 0xffff, 0x9b
+    orl $0x00400000, gdt32 + S_C16 + 4  /* D = 1 */
+    movl $0x0003, tss16 + 0x10      /* FLAGS: CF */
+    movw $0x1616, tss16 + 0x12      /* AX */
+    movw $S_DATA, tss16 + 0x22      /* ES */
+    movw $S_C16, tss16 + 0x24       /* CS (IP = 0) */
+    movw $S_DATA, tss16 + 0x26      /* SS */
+    movw $S_DATA, tss16 + 0x28      /* DS */
+    TSS_INIT tss_main, 0, 0
+    TSS_INIT tss_a, task_a_entry, stack_a_top
+    movl $0x0802, tss_a + 0x24      /* EFLAGS: OF */
+    movl $0xa0a0a0a0, tss_a + 0x28  /* EAX */
+    TSS_INIT tss_b, task_b_entry, stack_b_top
+    TSS_INIT tss_small, unexpected, stack_b_top
+    TSS_INIT tss_exc, task_exc_entry, stack_exc_top
+    TSS_INIT tss_int, task_int_entry, stack_int_top
+    TSS_INIT tss_df, task_df_entry, stack_df_top
+    TSS_INIT tss_bad, bad_task_entry, stack_bad_top
+    movl $BAD_SEL, tss_bad + 0x54   /* DS */
+    /* IDT: every vector -> unexp_handler, then the ones under test. */
+    movl $idt32, %edi
+    movl $0x41, %ecx
+1:  movl $unexp_handler, %eax
+    andl $0xffff, %eax
+    orl $(S_CODE32 << 16), %eax
+    movl %eax, (%edi)
+    movl $unexp_handler, %eax
+    andl $0xffff0000, %eax
+    orl $0x8e00, %eax
+    movl %eax, 4(%edi)
+    addl $8, %edi
+    loop 1b
+.macro INT_GATE vec, handler
+    movl $\handler, %eax
+    andl $0xffff, %eax
+    orl $(S_CODE32 << 16), %eax
+    movl %eax, idt32 + \vec * 8
+    movl $\handler, %eax
+    andl $0xffff0000, %eax
+    orl $0x8e00, %eax
+    movl %eax, idt32 + \vec * 8 + 4
+.endm
+    INT_GATE 10, fault_ts
+    INT_GATE 11, fault_np
+    INT_GATE 12, fault_ss
+    INT_GATE 13, fault_gp
+    movl $(S_TINT << 16), idt32 + 0x40 * 8      /* task gate, P, DPL0 */
+    movl $0x8500, idt32 + 0x40 * 8 + 4
+    movl $(S_TDF << 16), idt32 + 8 * 8
+    movl $0x8500, idt32 + 8 * 8 + 4
+    ret
+
+bad_task_entry:                     /* never runs: DS is bad */
+    jmp unexpected
+
+/* --------------------------------------------- back: PM -> long mode */
+back_to_long:
+    cli
+    movl $S_DATA, %eax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+    movl saved_rsp64, %esp
+    clts
+    movl $EFER, %ecx
+    rdmsr
+    orl $0x100, %eax                /* EFER.LME (CR4.PAE and CR3 still set) */
+    wrmsr
+    movl %cr0, %eax
+    orl $0x80000000, %eax
+    movl %eax, %cr0
+    ljmpl $S_CODE64, $lm_back
+
+    .code64
+lm_back:
+    lgdt gdt_desc(%rip)
+    lidt idt_desc(%rip)
+    movl $SEL_KDATA, %eax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+    movw %ax, %fs
+    movw %ax, %gs
+    pushq $SEL_KCODE
+    leaq 1f(%rip), %rax
+    pushq %rax
+    lretq
+1:  movq saved_rsp64(%rip), %rsp
+    andb $~2, gdt + SEL_TSS + 5(%rip)   /* the 64-bit TSS is marked busy: LTR again */
+    movw $SEL_TSS, %ax
+    ltr %ax
+    PRINT "back in 64-bit mode"
+
+#define RES(n) (res32 + 4 * (n))(%rip)
+    movl RES(R_UNEXP), %eax
+    CHECK "no unexpected event in legacy mode", 0
+    movl RES(R_DONE), %eax
+    CHECK "legacy-mode part ran to the end", 0x600d
+
+    movl RES(R_TS_SMALL_V), %eax
+    CHECK "JMP to a TSS with limit 60H: #TS", 10
+    movl RES(R_TS_SMALL_E), %eax
+    CHECK "... error code = new TSS selector", S_TSMALL
+    movl RES(R_GP_BUSY_V), %eax
+    CHECK "JMP to the busy current TSS: #GP", 13
+    movl RES(R_GP_BUSY_E), %eax
+    CHECK "... error code = TSS selector", S_TMAIN
+    movl RES(R_NP_V), %eax
+    CHECK "CALL to a not-present TSS: #NP", 11
+    movl RES(R_NP_E), %eax
+    CHECK "... error code = TSS selector", S_TNP
+    movl RES(R_FAULT_TR), %eax
+    CHECK "... raised in the old task (TR unchanged)", S_TMAIN
+    movl RES(R_IRET_V), %eax
+    CHECK "IRET NT=1 with link -> available TSS: #TS", 10
+    movl RES(R_IRET_E), %eax
+    CHECK "... error code = link selector", S_TA
+
+    movl RES(R_A_EAX), %eax
+    CHECK "JMP task A: EAX loaded from its TSS", 0xa0a0a0a0
+    movl RES(R_A_FL), %eax
+    CHECK "JMP task A: EFLAGS from its TSS, NT=0", 0x0802
+    movl RES(R_A_TR), %eax
+    CHECK "JMP task A: TR = TSS A", S_TA
+    movl RES(R_A_TS), %eax
+    CHECK "JMP task A: CR0.TS set by the switch", 8
+    movl RES(R_A_MAIN_TYPE), %eax
+    CHECK "JMP task A: old TSS descriptor not busy (89H)", 0x89
+    movl RES(R_A_A_TYPE), %eax
+    CHECK "JMP task A: new TSS descriptor busy (8BH)", 0x8b
+    movl RES(R_A_LINK), %eax
+    CHECK "JMP task A: link field not written", 0
+    movl RES(R_A_ESP), %eax
+    CHECK "JMP task A: ESP from its TSS", stack_a_top
+    movl RES(R_M_EIP), %eax
+    leaq after_jmp_a(%rip), %rdx
+    cmpq %rdx, %rax
+    sete %al
+    movzbl %al, %eax
+    CHECK "old TSS: EIP = instruction after the JMP", 1
+    movl RES(R_M_FL), %eax
+    CHECK "old TSS: EFLAGS saved, NT unchanged by JMP (Table 7-2)", 0x4003
+    movl RES(R_M_EAX), %eax
+    CHECK "old TSS: EAX", 0x11111111
+    movl RES(R_M_ECX), %eax
+    CHECK "old TSS: ECX", 0x33333333
+    movl RES(R_M_EBX), %eax
+    CHECK "old TSS: EBX", 0x22222222
+    movl RES(R_M_ESP), %eax
+    movl RES(R_MAIN_ESP), %edx
+    subl %edx, %eax
+    CHECK "old TSS: ESP", 0
+    movl RES(R_M_EBP), %eax
+    CHECK "old TSS: EBP", 0x77777777
+    movl RES(R_M_ESI), %eax
+    CHECK "old TSS: ESI", 0x55555555
+    movl RES(R_M_EDI), %eax
+    CHECK "old TSS: EDI", 0x66666666
+    movl RES(R_M_ES), %eax
+    CHECK "old TSS: ES", S_DATA
+    movl RES(R_M_CS), %eax
+    CHECK "old TSS: CS", S_CODE32
+    movl RES(R_M_SS), %eax
+    CHECK "old TSS: SS", S_DATA
+    movl RES(R_BACK_EAX), %eax
+    CHECK "JMP back: EAX restored from the old TSS", 0x11111111
+    movl RES(R_BACK_EDI), %eax
+    CHECK "JMP back: EDI restored", 0x66666666
+    movl RES(R_BACK_FL), %eax
+    CHECK "JMP back: EFLAGS restored (NT from the TSS)", 0x4003
+    movl RES(R_BACK_MTYPE), %eax
+    CHECK "JMP back: main TSS busy again", 0x8b
+    movl RES(R_BACK_ATYPE), %eax
+    CHECK "JMP back: TSS A not busy", 0x89
+    movl RES(R_BACK_TR), %eax
+    CHECK "JMP back: TR = main TSS", S_TMAIN
+    movl RES(R_A_SAVED_EIP), %eax
+    leaq task_a_after_jmp(%rip), %rdx
+    cmpq %rdx, %rax
+    sete %al
+    movzbl %al, %eax
+    CHECK "TSS A: saved EIP = after its JMP", 1
+
+    movl RES(R_B_FL), %eax
+    CHECK "CALL gate -> task B: EFLAGS.NT set", 0x4002
+    movl RES(R_B_LINK), %eax
+    CHECK "CALL gate -> task B: link = caller's TSS", S_TMAIN
+    movl RES(R_B_TR), %eax
+    CHECK "CALL gate -> task B: TR = TSS B (not the gate)", S_TB
+    movl RES(R_B_MTYPE), %eax
+    CHECK "CALL: caller's TSS stays busy", 0x8b
+    movl RES(R_B_BTYPE), %eax
+    CHECK "CALL: TSS B busy", 0x8b
+    movl RES(R_B_MAIN_EIP), %eax
+    leaq after_call_b(%rip), %rdx
+    cmpq %rdx, %rax
+    sete %al
+    movzbl %al, %eax
+    CHECK "CALL: caller's saved EIP = after the CALL", 1
+    movl RES(R_C_FL), %eax
+    CHECK "IRET back: caller's EFLAGS (NT=0) restored", 0x2
+    movl RES(R_C_TR), %eax
+    CHECK "IRET back: TR = main TSS", S_TMAIN
+    movl RES(R_C_BTYPE), %eax
+    CHECK "IRET back: TSS B no longer busy", 0x89
+    movl RES(R_C_MTYPE), %eax
+    CHECK "IRET back: main TSS still busy", 0x8b
+    movl RES(R_C_B_SAVED_FL), %eax
+    CHECK "IRET: NT cleared in task B's saved EFLAGS", 0x2
+    movl RES(R_C_B_SAVED_EIP), %eax
+    leaq task_b_after_iret(%rip), %rdx
+    cmpq %rdx, %rax
+    sete %al
+    movzbl %al, %eax
+    CHECK "IRET: task B's saved EIP = after its IRET", 1
+
+    movl RES(R_I_FL), %eax
+    CHECK "INT 0x40 task gate: NT set in the new task", 0x4002
+    movl RES(R_I_LINK), %eax
+    CHECK "INT 0x40 task gate: link = interrupted TSS", S_TMAIN
+    movl RES(R_I_TR), %eax
+    CHECK "INT 0x40 task gate: TR", S_TINT
+    movl RES(R_I_ESP), %eax
+    CHECK "INT 0x40 task gate: nothing pushed", stack_int_top
+    movl RES(R_I_MAIN_EIP), %eax
+    leaq after_int40(%rip), %rdx
+    cmpq %rdx, %rax
+    sete %al
+    movzbl %al, %eax
+    CHECK "INT 0x40: saved EIP = next instruction", 1
+    movl RES(R_I_BACK_FL), %eax
+    CHECK "INT 0x40 IRET back: EFLAGS", 0x2
+    movl RES(R_I_BACK_TYPE), %eax
+    CHECK "INT 0x40 IRET back: handler TSS not busy", 0x89
+
+    movl RES(R_E_ERR), %eax
+    CHECK "#GP task gate: error code on the new stack", BAD_SEL
+    movl RES(R_E_ESP), %eax
+    CHECK "#GP task gate: 4-byte push", (stack_exc_top-4)
+    movl RES(R_E_MAIN_EIP), %eax
+    leaq gp_insn(%rip), %rdx
+    cmpq %rdx, %rax
+    sete %al
+    movzbl %al, %eax
+    CHECK "#GP task gate: saved EIP = faulting instruction", 1
+    movl RES(R_E_FL), %eax
+    CHECK "#GP task gate: NT set", 0x4002
+    movl RES(R_E_BACK_DS), %eax
+    CHECK "#GP task gate: DS restored (load never happened)", S_DATA
+
+    movl RES(R_D_ERR), %eax
+    CHECK "#DF task gate: error code 0", 0
+    movl RES(R_D_ESP), %eax
+    CHECK "#DF task gate: pushed on the #DF task's stack", (stack_df_top-4)
+    movl RES(R_D_TR), %eax
+    CHECK "#DF task gate: TR", S_TDF
+    movl RES(R_D_LINK), %eax
+    CHECK "#DF task gate: link", S_TMAIN
+
+    movl RES(R_P_V), %eax
+    CHECK "bad DS in new TSS: #TS", 10
+    movl RES(R_P_E), %eax
+    CHECK "... error code = DS selector", BAD_SEL
+    movl RES(R_P_TR), %eax
+    CHECK "... raised in the new task (TR = new TSS)", S_TBAD
+    movl RES(R_P_EIP), %eax
+    leaq bad_task_entry(%rip), %rdx
+    cmpq %rdx, %rax
+    sete %al
+    movzbl %al, %eax
+    CHECK "... pushed EIP = new task's first instruction", 1
+
+    movl RES(R_S_EAX), %eax
+    andl $0xffff, %eax
+    CHECK "16-bit TSS: AX loaded", 0x1616
+    movl RES(R_S_FL), %eax
+    andl $0xffff, %eax
+    CHECK "16-bit TSS: FLAGS loaded, NT set by CALL", 0x4003
+    movl RES(R_S_LINK), %eax
+    CHECK "16-bit TSS: link = caller", S_TMAIN
+    movl RES(R_S_TR), %eax
+    CHECK "16-bit TSS: TR", S_T16
+    movl RES(R_S_TYPE), %eax
+    CHECK "16-bit TSS: busy (83H)", 0x83
+    movl RES(R_S_BACK_IP), %eax
+    CHECK "16-bit TSS: IRET saves IP (after the IRET)", (task16_after_iret-task16_entry)
+    movl RES(R_S_BACK_FL), %eax
+    CHECK "16-bit TSS: IRET saves FLAGS with NT cleared", 0x0003
+    movl RES(R_S_BACK_TYPE), %eax
+    CHECK "16-bit TSS: not busy after IRET (81H)", 0x81
+    movl RES(R_S_BACK_TR), %eax
+    CHECK "16-bit TSS: IRET back to the main TSS", S_TMAIN
+    movl RES(R_S_SMALL_V), %eax
+    CHECK "16-bit TSS with limit 2AH: #TS", 10
+    movl RES(R_S_SMALL_E), %eax
+    CHECK "... error code = TSS selector", S_T16SMALL
+
+    movq saved_rsp64(%rip), %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbp
+    popq %rbx
+    ret
+
+/* --------------------------------------------- data */
+    .data
+    .balign 8
+saved_rsp64: .quad 0
+far_tss: .long 0
+    .word SEL_TSS
+resume32: .long unexpected
+res32: .fill R_COUNT, 4, 0
+
+    .balign 8
+gdt32:
+    .quad 0
+    .quad 0x00af9a000000ffff        /* 0x08 64-bit code */
+    .quad 0x00cf92000000ffff        /* 0x10 data */
+    .quad 0x00cf9a000000ffff        /* 0x18 32-bit code */
+    .fill 5, 8, 0                   /* 0x20-0x40 TSS descriptors (built) */
+    .quad (S_TB << 16) | (0x85 << 40)   /* 0x48 task gate -> TSS B */
+    .fill 7, 8, 0                   /* 0x50-0x80 */
+gdt32_desc:
+    .word GDT32_LIMIT
+    .long gdt32
+
+    .balign 8
+idt32: .fill 0x41, 8, 0
+idt32_desc:
+    .word 0x41 * 8 - 1
+    .long idt32
+
+    .balign 16
+tss_main:  .fill TSS_SIZE, 1, 0
+tss_a:     .fill TSS_SIZE, 1, 0
+tss_b:     .fill TSS_SIZE, 1, 0
+tss_small: .fill TSS_SIZE, 1, 0
+tss_exc:   .fill TSS_SIZE, 1, 0
+tss_int:   .fill TSS_SIZE, 1, 0
+tss_df:    .fill TSS_SIZE, 1, 0
+tss_bad:   .fill TSS_SIZE, 1, 0
+tss16:     .fill 0x2c, 1, 0
+
+    .bss
+    .balign 16
+    .space 1024
+stack_main_top:
+    .space 1024
+stack_a_top:
+    .space 1024
+stack_b_top:
+    .space 1024
+stack_exc_top:
+    .space 1024
+stack_int_top:
+    .space 1024
+stack_df_top:
+    .space 1024
+stack_bad_top:
