@@ -38,7 +38,7 @@
 
 #define AREA      0x300000          /* base of the 16-bit data segments */
 #define IDT_OFF   0x9000            /* legacy IDT at AREA + IDT_OFF */
-#define IDT_VECS  0x43
+#define IDT_VECS  0x44
 #define GATE13_32 0x9400            /* 8-byte gate images for vector 13 */
 #define GATE13_16 0x9408
 #define R_RESUME  0x9410            /* word: IP the 16-bit handlers resume at */
@@ -285,6 +285,36 @@ test_main:
     CHK16 S(38)+6, "66 RET: SP + 4", (STACK16)
     CHK32 S(39)+10, "LIDT o16: base[31:24] = 0 (24-bit base)", (AREA+IDT_OFF)
     CHK16 S(39)+8, "LIDT o16: limit", (IDT_VECS*8-1)
+    CHK16 S(41), "16-bit gate to a 32-bit code segment: SP - 6", (STACK16-6)
+    CHK16 S(41)+2, "16-bit gate to 32-bit code: IP word", OFF16(after_int43)
+    CHK16 S(41)+4, "16-bit gate to 32-bit code: CS word", S_CODE16
+    CHK16 S(42)+10, "INTO with OF=1 through a 16-bit gate: vector 4", 4
+    CHK16 S(42), "INTO: 6 bytes pushed", (STACK16-6)
+    CHK16 S(42)+4, "INTO (trap): IP = next instruction", OFF16(after_into)
+    CHK16 S(43)+10, "BOUND 30H outside [10H,20H]: #BR", 5
+    CHK16 S(43)+4, "BOUND #BR (fault): IP = the BOUND", OFF16(f_bound)
+    CHK16 S(44)+10, "BOUND 20H inside [10H,20H] (upper bound inclusive)", 0xffff
+    CHK16 S(45), "REP MOVSB: SI wraps FFFFH -> 0001H", 0x0001
+    CHK16 S(45)+2, "REP MOVSB: DI", 0x4002
+    CHK16 S(45)+4, "REP MOVSB across the wrap: bytes at FFFFH, 0000H", 0x2211
+    CHK32 S(45)+6, "REP MOVSB: ECX = 0", 0
+    CHK_EXC S(46), "LODSW at SI=FFFFH (limit FFFFH): #GP(0)", 13, 0
+    CHK8 S(45)+10, "LOOP with ECX=10001H: CX -> 0, not taken", 1
+    CHK32 S(45)+12, "LOOP: only CX decremented", 0x10000
+    CHK8 S(47), "JCXZ with ECX=10000H: taken", 0
+    CHK8 S(47)+1, "JMP r/m16: IP = AX[15:0]", 0
+    CHK16 S(47)+2, "RET imm16: SP + 2 + 4", (STACK16+4)
+    CHK16 S(47)+4, "RETF imm16 (16-bit): SP + 4 + 4", (STACK16)
+    CHK16 S(47)+6, "66 PUSH DS in 16-bit code: SP - 4", (STACK16-4)
+    CHK16 S(47)+8, "66 PUSH DS: selector in the low word", S_DATA16
+    CHK16 S(48), "ENTER 8,0: SP", (STACK16-2-8)
+    CHK16 S(48)+2, "ENTER 8,0: BP = frame", (STACK16-2)
+    CHK16 S(48)+4, "ENTER: old BP pushed", 0x1234
+    CHK16 S(48)+6, "LEAVE: SP", (STACK16)
+    CHK16 S(48)+8, "LEAVE: BP restored", 0x1234
+    CHK16 S(48)+10, "ENTER 4,1: SP", (STACK16-4-4)
+    CHK16 S(48)+12, "ENTER 4,1: BP = frame", (STACK16-2)
+    CHK16 S(48)+14, "ENTER 4,1: frame pointer pushed", (STACK16-2)
     /* ARPL */
     CHK16 S(23), "ARPL RPL 1 < 3: destination RPL raised", 0x0013
     CHK8 S(23)+2, "ARPL adjusting: ZF=1", 1
@@ -388,11 +418,14 @@ pm32_main:
     movl %eax, AREA + IDT_OFF + (\vec) * 8
     movl %edx, AREA + IDT_OFF + (\vec) * 8 + 4
 .endm
-    GATE 12, $OFF16(h16_ss), S_CODE16, 0x86     /*16-bit interrupt gate*/
+    GATE 12, $OFF16(h16_ss), S_CODE16, 0x86     /* 16-bit interrupt gate */
     GATE 13, $OFF16(h16_gp), S_CODE16, 0x86
     GATE 0x40, $OFF16(h16_int), S_CODE16, 0x86
-    GATE 0x41, $OFF16(h16_int), S_CODE16, 0x87  /*16-bit trap gate*/
-    GATE 0x42, $h32_int, SEL_KCODE32, 0x8e      /*32-bit interrupt gate*/
+    GATE 0x41, $OFF16(h16_int), S_CODE16, 0x87  /* 16-bit trap gate */
+    GATE 0x42, $h32_int, SEL_KCODE32, 0x8e      /* 32-bit interrupt gate */
+    GATE 0x43, $OFF16(h32b_int), S_CODE32B, 0x86    /* 16-bit gate, 32-bit code */
+    GATE 4, $OFF16(h16_of), S_CODE16, 0x86
+    GATE 5, $OFF16(h16_br), S_CODE16, 0x86
     movl AREA + IDT_OFF + 13 * 8, %eax          /* vector 13 images */
     movl %eax, AREA + GATE13_16
     movl AREA + IDT_OFF + 13 * 8 + 4, %eax
@@ -671,6 +704,84 @@ after_near32:
     movl $AREA+IDT_OFF, S(39)+18
     lidtl S(39)+16
 
+/* A 16-bit gate to a 32-bit code segment: the frame size follows the gate. */
+    int $0x43
+after_int43:
+/* INTO (trap) and BOUND (fault) through 16-bit gates (Vol. 2A INTO, BOUND). */
+    movb $0x7f, %al
+    addb $1, %al                    /* OF=1 */
+    movw $OFF16(after_into), R_RESUME
+    movw $S(42), %di
+    into
+after_into:
+    movw $0x10, 0x4100
+    movw $0x20, 0x4102
+    movw $0x4100, %si
+    movw $0x30, %ax
+    TRY16 S(43), f_bound: boundw %ax, (%si)
+    movw $0x20, %ax
+    TRY16 S(44), boundw %ax, (%si)
+/* String instructions: SI/DI wrap at 64 KiB; a word at FFFFH is beyond the limit. */
+    movb $0x11, 0xffff
+    movb $0x22, 0x0000
+    movw $0xffff, %si
+    movw $0x4000, %di
+    movl $2, %ecx
+    cld
+    rep movsb
+    movw %si, S(45)
+    movw %di, S(45)+2
+    movw 0x4000, %ax
+    movw %ax, S(45)+4
+    movl %ecx, S(45)+6
+    movw $0xffff, %si
+    TRY16 S(46), lodsw
+/* LOOP / JCXZ use CX with a 16-bit address size (Vol. 2A LOOPcc, Jcc). */
+    movl $0x10001, %ecx
+    movb $0, S(45)+10
+    loop 1f
+    movb $1, S(45)+10               /* not taken: CX 1 -> 0 */
+1:  movl %ecx, S(45)+12
+    movb $0, S(47)
+    jcxz 1f                         /* ECX = 10000H: CX = 0, taken */
+    movb $1, S(47)
+1:
+/* Near JMP r/m16: IP = the low 16 bits (Vol. 2A JMP). */
+    movl $0xabcd0000+OFF16(1f), %eax
+    movb $0, S(47)+1
+    jmp *%ax
+    movb $1, S(47)+1
+1:
+/* RET imm16 / RETF imm16 with a 16-bit stack; 66 PUSH DS. */
+    call near_ret4
+    movw %sp, S(47)+2
+    movl $STACK16, %esp
+    pushw $1
+    pushw $2
+    lcallw $S_CODE16, $OFF16(far_ret4)
+    movw %sp, S(47)+4
+    pushl %ds
+    movw %sp, S(47)+6
+    popl %eax
+    movw %ax, S(47)+8
+/* ENTER / LEAVE with a 16-bit stack (Vol. 2A ENTER, LEAVE). */
+    movw $0x1234, %bp
+    enterw $8, $0
+    movw %sp, S(48)
+    movw %bp, S(48)+2
+    movw %ss:0x6ffe, %ax
+    movw %ax, S(48)+4
+    leavew
+    movw %sp, S(48)+6
+    movw %bp, S(48)+8
+    enterw $4, $1
+    movw %sp, S(48)+10
+    movw %bp, S(48)+12
+    movw %ss:0x6ffc, %ax
+    movw %ax, S(48)+14
+    leavew
+    movl $STACK16, %esp
+
 /* ARPL (Vol. 2A ARPL). */
     movw $0x0011, %ax
     movw $0x0003, %bx
@@ -789,6 +900,29 @@ h16_int:                            /* INT 40H / 41H: slot +0 SP, +2 IP, +4 CS, 
     movw %ax, 8(%di)
     popw %bp
     iretw
+h16_of:
+    movw $4, 10(%di)
+    jmp h16_noerr
+h16_br:
+    movw $5, 10(%di)
+h16_noerr:                          /* no error code: +0 SP, +4 IP, +6 CS, +8 FLAGS */
+    movw %sp, (%di)
+    pushw %bp
+    movw %sp, %bp
+    movw 2(%bp), %ax
+    movw %ax, 4(%di)
+    movw 4(%bp), %ax
+    movw %ax, 6(%di)
+    movw 6(%bp), %ax
+    movw %ax, 8(%di)
+    movw R_RESUME, %ax
+    movw %ax, 2(%bp)
+    popw %bp
+    iretw
+near_ret4:
+    retw $4
+far_ret4:
+    lretw $4
 h16_ss:
     movw $12, 10(%di)
     jmp h16_exc
@@ -844,6 +978,16 @@ f32w:                               /* called by CALL ptr16:16 from 16-bit code 
     movw 2(%ebp), %ax
     movw %ax, S(19) + 4
     lretw
+h32b_int:                           /* INT 43H: 16-bit gate, 32-bit code segment */
+    movw %sp, S(41)
+    movzwl %sp, %ebp
+    movw (%ebp), %ax
+    movw %ax, S(41)+2
+    movw 2(%ebp), %ax
+    movw %ax, S(41)+4
+    movw 4(%ebp), %ax
+    movw %ax, S(41)+6
+    iretw
 c32_calls16:                        /* 32-bit code calling 16-bit code both ways */
     lcallw $S_CODE16, $OFF16(f16w)
 after_c16w:
