@@ -12,12 +12,20 @@
  *    offsets 0..limit (every byte of an access); expand-down with B=0 allows
  *    limit+1..FFFFH, with B=1 limit+1..FFFFFFFFH; a violation through DS/ES
  *    is #GP(0), through SS (BP-based address, PUSH) #SS(0) (6.15).
- *  - SDM Vol. 2B PUSH/POP and Vol. 1 6.2: the stack-address size is SS.B
- *    (SP wraps from 0 to FFFEH); 66 PUSH in 16-bit code moves SP by 4.
+ *  - SDM Vol. 2B PUSH/POP/PUSHA/POPA, ENTER/LEAVE, RET imm16, Vol. 1 6.2:
+ *    the stack-address size is SS.B (SP wraps from 0 to FFFEH, also on an
+ *    expand-down B=0 stack); 66 PUSH (imm, Sreg) in 16-bit code moves SP
+ *    by 4, 66 CALL/RET rel32 push/pop EIP as a doubleword.
+ *  - 16-bit address size for string instructions (SI/DI wrap, a word at
+ *    FFFFH faults), XLAT, LOOP/JCXZ (CX, not ECX), JMP r16 (IP = low 16
+ *    bits), LSS m16:16 and 66 LDS m16:32; LIDT with a 16-bit operand size
+ *    loads a 24-bit base (Vol. 2A LGDT/LIDT).
  *  - SDM Vol. 3A 6.12.1 and Figure 6-4: a 16-bit interrupt gate (type 6) or
  *    trap gate (type 7) pushes FLAGS, CS, IP as words; an interrupt gate
  *    clears IF, a trap gate does not (6.12.1.3); a 32-bit gate (type E)
- *    pushes doublewords even from 16-bit code; 6.13: the error code is
+ *    pushes doublewords even from 16-bit code, a 16-bit gate to a 32-bit
+ *    code segment pushes words; INTO (trap: IP after it) and BOUND (#BR,
+ *    fault) through 16-bit gates; 6.13: the error code is
  *    pushed as a word or doubleword "depending on the default interrupt,
  *    trap, or task gate size"; a fault's saved IP is the faulting
  *    instruction; IRET with the 16/32-bit operand size pops the frame.
@@ -315,6 +323,17 @@ test_main:
     CHK16 S(48)+10, "ENTER 4,1: SP", (STACK16-4-4)
     CHK16 S(48)+12, "ENTER 4,1: BP = frame", (STACK16-2)
     CHK16 S(48)+14, "ENTER 4,1: frame pointer pushed", (STACK16-2)
+    CHK16 S(49), "PUSHA with SP=4: SP wraps to FFF4H", 0xfff4
+    CHK16 S(49)+2, "PUSHA: original SP stored at FFFAH", 4
+    CHK16 S(49)+4, "PUSHA: AX stored at 0002H", 0xaaaa
+    CHK16 S(49)+6, "POPA: SP back to 4", 4
+    CHK16 S(49)+8, "expand-down B=0 stack: PUSH with SP=0 -> FFFEH", 0xfffe
+    CHK16 S(49)+10, "expand-down B=0 stack: value", 0x4321
+    CHK8 S(49)+12, "XLAT: BX=FFFFH + AL=2 wraps to 0001H", 0x99
+    CHK16 S(51), "LSS m16:16: SP", 0x6000
+    CHK16 S(51)+2, "LSS m16:16: SS", S_DATA16
+    CHK32 S(51)+4, "66 LDS m16:32: EBX", 0x12345
+    CHK16 S(51)+8, "66 LDS m16:32: DS (selector after the dword)", S_DATA16B
     /* ARPL */
     CHK16 S(23), "ARPL RPL 1 < 3: destination RPL raised", 0x0013
     CHK8 S(23)+2, "ARPL adjusting: ZF=1", 1
@@ -780,6 +799,50 @@ after_into:
     movw %ss:0x6ffc, %ax
     movw %ax, S(48)+14
     leavew
+    movl $STACK16, %esp
+
+/* PUSHA with SP=4 wraps (8 words: AX at 0002H ... DI at FFF4H); POPA. */
+    movl $4, %esp
+    movw $0xaaaa, %ax
+    pushaw
+    movw %sp, S(49)
+    movw %ss:0xfffa, %ax
+    movw %ax, S(49)+2
+    movw %ss:0x0002, %ax
+    movw %ax, S(49)+4
+    popaw
+    movw %sp, S(49)+6
+/* Expand-down stack with B=0: SP 0 -> FFFEH is inside 1000H..FFFFH. */
+    movw $S_DOWN16, %ax
+    xorl %esp, %esp
+    movw %ax, %ss
+    pushw $0x4321
+    movw %sp, S(49)+8
+    popw %ax
+    movw %ax, S(49)+10
+    movw $S_DATA16, %ax
+    movw %ax, %ss
+    movl $STACK16, %esp
+/* XLAT: [BX + AL] with a 16-bit address wraps. */
+    movb $0x99, 0x0001
+    movw $0xffff, %bx
+    movb $2, %al
+    xlat
+    movb %al, S(49)+12
+/* LSS m16:16 and 66 LDS m16:32 (Vol. 2A LDS/LES/LFS/LGS/LSS). */
+    movw $0x6000, S(50)
+    movw $S_DATA16, S(50)+2
+    movl $0x00012345, S(50)+4
+    movw $S_DATA16B, S(50)+8
+    lssw S(50), %sp
+    movw %sp, S(51)
+    movw %ss, S(51)+2
+    ldsl S(50)+4, %ebx              /* DS = S_DATA16B: results below go through ES */
+    movl %ebx, %es:S(51)+4
+    movw %ds, %es:S(51)+8
+    movw $S_DATA16, %ax
+    movw %ax, %ds
+    movw %ax, %ss
     movl $STACK16, %esp
 
 /* ARPL (Vol. 2A ARPL). */
