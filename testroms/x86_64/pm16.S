@@ -8,6 +8,8 @@
  *    size from CS.D=0; [BX+SI], [BX+DI+disp], [BP+SI] (default segment SS),
  *    [disp16] forms; the 16-bit effective address wraps at 64 KiB; an
  *    address-size prefix (67) gives 32-bit addressing without the wrap.
+ *  - SDM Vol. 3A 5.3: every byte of an instruction fetched must be within
+ *    the CS limit, else #GP(0) at that instruction.
  *  - SDM Vol. 3A 3.4.5 / 5.3 "Limit Checking": expand-up segments allow
  *    offsets 0..limit (every byte of an access); expand-down with B=0 allows
  *    limit+1..FFFFH, with B=1 limit+1..FFFFFFFFH; a violation through DS/ES
@@ -81,7 +83,8 @@
 #define S_XONLY    0xe0             /* execute-only code, DPL0 */
 #define S_RODATA   0xe8             /* read-only data, DPL0, limit 1234H */
 #define S_DATA3    0xf0             /* data RW, DPL3, G=1 B=1 AVL=1 */
-#define GDT_END    0xf8
+#define S_CODE16S  0xf8             /* 16-bit code, base blob16, limit lim_code+2 */
+#define GDT_END    0x100
 
 #define OFF16(x)   ((x)-blob16)   /* offset inside S_CODE16 / S_CODE32B */
 
@@ -334,6 +337,9 @@ test_main:
     CHK16 S(51)+2, "LSS m16:16: SS", S_DATA16
     CHK32 S(51)+4, "66 LDS m16:32: EBX", 0x12345
     CHK16 S(51)+8, "66 LDS m16:32: DS (selector after the dword)", S_DATA16B
+    CHK_EXC S(52), "instruction crossing the CS limit: #GP(0)", 13, 0
+    CHK16 S(52)+4, "CS limit #GP: IP = the crossing instruction (NOP before it ran)", OFF16(lim_code)+1
+    CHK16 S(52)+6, "CS limit #GP: CS", S_CODE16S
     /* ARPL */
     CHK16 S(23), "ARPL RPL 1 < 3: destination RPL raised", 0x0013
     CHK8 S(23)+2, "ARPL adjusting: ZF=1", 1
@@ -416,6 +422,9 @@ pm32_main:
     call set_base
     movl $pgdt + S_CODE32B, %edi
     call set_base
+    movl $pgdt + S_CODE16S, %edi
+    call set_base
+    movw $OFF16(lim_code)+2, pgdt + S_CODE16S
     lgdtl pgdt_desc32
 
     /* IDT: vectors 0..IDT_VECS-1 -> 32-bit interrupt gates to unexp stubs. */
@@ -845,6 +854,13 @@ after_into:
     movw %ax, %ss
     movl $STACK16, %esp
 
+/* CS limit on instruction fetch (Vol. 3A 5.3): a 3-byte MOV whose last
+ * byte is beyond the limit faults, after the NOP before it ran. */
+    movw $OFF16(lim_back), R_RESUME
+    movw $S(52), %di
+    ljmpw $S_CODE16S, $OFF16(lim_code)
+after_lim:
+
 /* ARPL (Vol. 2A ARPL). */
     movw $0x0011, %ax
     movw $0x0003, %bx
@@ -1009,6 +1025,12 @@ h16_exc:
     addw $2, %sp                    /* drop the error code */
     iretw
 
+lim_back:                           /* in S_CODE16S, below its limit */
+    ljmpw $S_CODE16, $OFF16(after_lim)
+lim_code:
+    nop
+    movw $0x1111, %ax               /* bytes lim_code+1 .. +3; limit lim_code+2 */
+    ljmpw $S_CODE16, $OFF16(after_lim)  /* only without the fault */
 near32:
     movw %sp, S(38)
     movw %sp, %bp
@@ -1098,6 +1120,7 @@ pgdt:
     SEGD 0, 0xffff, 0x98, 0x0       /* S_XONLY */
     SEGD 0, 0x1234, 0x90, 0x0       /* S_RODATA */
     SEGD 0, 0xfffff, 0xf2, 0xd      /* S_DATA3: G B AVL */
+    SEGD 0, 0, 0x9a, 0x0            /* S_CODE16S (base and limit set at run time) */
 pgdt_end:
     .balign 8
     .word 0, 0, 0
