@@ -232,6 +232,7 @@ exit:
  * IA-32e mode: the code must LIDT its own before anything can fault). It
  * returns with a 32-bit RET on that stack, SS flat again; it may change the
  * GDT (reloaded here), IDT (reloaded) and every register but ESP.
+ * legacy_efer_pg0 (dword) holds IA32_EFER as read right after CR0.PG = 0.
  * Preserves rbx, rbp, r12-r15 (SysV callee-saved); clobbers the rest.
  */
     .globl run_legacy32
@@ -254,6 +255,7 @@ run_legacy32:
     movl %eax, %cr0
     movl $0xc0000080, %ecx          /* IA32_EFER */
     rdmsr
+    movl %eax, legacy_efer_pg0      /* for modes.S: LMA = 0, LME still 1 */
     andl $~0x100, %eax              /* EFER.LME = 0: legacy protected mode */
     wrmsr
     movl $SEL_KDATA, %eax
@@ -311,3 +313,5 @@ first_fail: .quad 0
 fail_count: .quad 0
 legacy_saved_rsp: .quad 0
 legacy_fn:  .quad 0
+    .globl legacy_efer_pg0
+legacy_efer_pg0: .quad 0
