@@ -467,14 +467,6 @@ static bool x86_no_step_trap(const struct x86_insn *insn)
 }
 
 /*
- * Execute one instruction with the architectural debug features of SDM Vol.
- * 3A 18.3: a DR0-DR3 instruction breakpoint is a fault taken before the
- * instruction unless RFLAGS.RF is set; TF set at the start of an instruction
- * gives a single-step trap (#DB with DR6.BS) after it completes. RF is
- * cleared once an instruction completes. Data breakpoints (R/W = 01/11) are
- * not implemented (logged under -d unimp when DR7 enables them).
- */
-/*
  * CS limit on instruction fetch (SDM Vol. 3A 5.3; 6.15 Interrupt 13):
  * outside 64-bit mode every byte of an instruction must lie within the CS
  * limit, else #GP(0) with RIP at that instruction. Returns how many of @b's
@@ -502,6 +494,14 @@ static inline bool block_beyond_cs_limit(const struct x86_cpu *cpu, const struct
            cpu->rip + b->len_bytes - 1 > cpu->seg[X86_CS].limit;
 }
 
+/*
+ * Execute one instruction with the architectural debug features of SDM Vol.
+ * 3A 18.3: a DR0-DR3 instruction breakpoint is a fault taken before the
+ * instruction unless RFLAGS.RF is set; TF set at the start of an instruction
+ * gives a single-step trap (#DB with DR6.BS) after it completes. RF is
+ * cleared once an instruction completes. Data breakpoints (R/W = 01/11) are
+ * not implemented (logged under -d unimp when DR7 enables them).
+ */
 static void x86_step_architectural(struct x86_cpu *cpu)
 {
     gva_t pc = cpu->seg[X86_CS].base + cpu->rip;
