@@ -10,6 +10,10 @@
  * anywhere (x86_raise*), with guest state as before the faulting
  * instruction, and are delivered by x86_handle_exception (excp.c).
  *
+ * The CS limit is checked on instruction fetch outside 64-bit mode (SDM
+ * Vol. 3A 5.3): a block that does not fit below the limit runs only the
+ * instructions that do; the first one that crosses it raises #GP(0).
+ *
  * Decided: interrupt recognition happens only at block boundaries. Blocks
  * are at most X86_BLOCK_MAX_INSNS long and REP string instructions yield
  * every few thousand iterations, so the latency is bounded. STI and MOV SS
@@ -463,6 +467,34 @@ static bool x86_no_step_trap(const struct x86_insn *insn)
 }
 
 /*
+ * CS limit on instruction fetch (SDM Vol. 3A 5.3; 6.15 Interrupt 13):
+ * outside 64-bit mode every byte of an instruction must lie within the CS
+ * limit, else #GP(0) with RIP at that instruction. Returns how many of @b's
+ * first @n instructions lie wholly inside the limit; raises #GP(0) when the
+ * first one does not. The run loop calls it only when the whole block does
+ * not fit (rare: flat 32-bit code never gets here).
+ */
+static unsigned cs_limit_insns(struct x86_cpu *cpu, const struct x86_block *b, unsigned n)
+{
+    uint64_t end = cpu->rip;
+    for (unsigned i = 0; i < n; i++) {
+        end += b->insns[i].insn.len;
+        if (end - 1 > cpu->seg[X86_CS].limit) {
+            if (i == 0)
+                x86_raise_gp0(cpu);
+            return i;
+        }
+    }
+    return n;
+}
+
+static inline bool block_beyond_cs_limit(const struct x86_cpu *cpu, const struct x86_block *b)
+{
+    return cpu->code_mode != X86_MODE_64 &&
+           cpu->rip + b->len_bytes - 1 > cpu->seg[X86_CS].limit;
+}
+
+/*
  * Execute one instruction with the architectural debug features of SDM Vol.
  * 3A 18.3: a DR0-DR3 instruction breakpoint is a fault taken before the
  * instruction unless RFLAGS.RF is set; TF set at the start of an instruction
@@ -485,6 +517,8 @@ static void x86_step_architectural(struct x86_cpu *cpu)
     bool tf = cpu->rflags & X86_FLAG_TF;
     bool rf = cpu->rflags & X86_FLAG_RF;
     struct x86_block *b = x86_block_lookup(cpu);
+    if (block_beyond_cs_limit(cpu, b))
+        cs_limit_insns(cpu, b, 1);
     const struct x86_binsn *bi = b->insns;
     struct x86_insn insn = bi->insn;   /* the block may be invalidated by the insn */
     cpu->next_rip = cpu->rip + insn.len;
@@ -606,6 +640,8 @@ static enum vcpu_exit x86_run(struct vcpu *v, uint64_t budget_insns)
                 goto out;
             }
             struct x86_block *b = x86_block_lookup(cpu);
+            if (block_beyond_cs_limit(cpu, b))
+                cs_limit_insns(cpu, b, 1);
             const struct x86_binsn *bi = b->insns;
             cpu->next_rip = cpu->rip + bi->insn.len;
             bi->fn(cpu, &bi->insn);
@@ -632,6 +668,10 @@ static enum vcpu_exit x86_run(struct vcpu *v, uint64_t budget_insns)
          * STI, Vol. 3A 6.8.3) rather than at the end of the next block. */
         if (unlikely(cpu->intr_shadow && (cpu->intr_pin | cpu->nmi_pending)))
             n = 1;
+        if (unlikely(block_beyond_cs_limit(cpu, b))) {
+            n = cs_limit_insns(cpu, b, n);
+            prev = NULL;
+        }
         if (unlikely(log_mask & (LOG_EXEC | LOG_CPU))) {
             qlog(LOG_EXEC, "Trace %d: rip 0x%016" PRIx64 " gpa 0x%" PRIx64 " cpl %u insns %u",
                  v->index, cpu->rip, b->pc_gpa, cpu->cpl, b->n_insns);

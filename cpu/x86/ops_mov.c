@@ -1,9 +1,10 @@
 /*
  * cpu/x86/ops_mov.c - data movement without arithmetic: MOV (88-8B, A0-A3,
- * B0-BF, C6/C7 /0), LEA (8D), MOVZX/MOVSX (0F B6 B7 BE BF), MOVSXD (63),
- * CBW/CWDE/CDQE and CWD/CDQ/CQO (98 99), SAHF/LAHF (9E 9F), XLAT (D7),
- * XCHG (86 87 90-97, F3 90 PAUSE), CMOVcc (0F 40-4F), SETcc (0F 90-9F) and
- * the ModRM NOP/hint space (0F 0D, 0F 18-1F). SDM Vol. 2A/2B.
+ * B0-BF, C6/C7 /0), LEA (8D), MOVZX/MOVSX (0F B6 B7 BE BF), MOVSXD (63 in
+ * 64-bit mode) and ARPL (63 elsewhere), CBW/CWDE/CDQE and CWD/CDQ/CQO
+ * (98 99), SAHF/LAHF (9E 9F), XLAT (D7), XCHG (86 87 90-97, F3 90 PAUSE),
+ * CMOVcc (0F 40-4F), SETcc (0F 90-9F) and the ModRM NOP/hint space (0F 0D,
+ * 0F 18-1F). SDM Vol. 2A/2B.
  */
 #include "cpu/x86/ops_int.h"
 
@@ -73,15 +74,36 @@ static void op_movx(struct x86_cpu *cpu, const struct x86_insn *insn)
 }
 
 /**
- * 63: MOVSXD Gv, Ed in 64-bit mode (without REX.W a plain 32/16-bit move).
- * ARPL (16/32-bit protected mode) is not implemented: #UD + LOG_UNIMP.
+ * ARPL Ew, Gw (63 outside 64-bit mode, SDM Vol. 2A ARPL): if the RPL field
+ * (bits 1:0) of the destination selector is below the source's, raise it to
+ * the source's and set ZF, else clear ZF; no other flag changes. Always 16-bit
+ * (an operand-size prefix does not widen it; a register destination keeps its
+ * upper bits). Not recognised in real-address and virtual-8086 mode (#UD).
+ * A memory destination is checked for writing even when nothing is stored
+ * (#GP(0) "If the destination is located in a non-writable segment").
  */
+static void op_arpl(struct x86_cpu *cpu, const struct x86_insn *insn)
+{
+    if (!(cpu->cr0 & X86_CR0_PE) || (cpu->rflags & X86_FLAG_VM))
+        x86_raise(cpu, X86_EXC_UD);
+    gva_t lin = 0;
+    uint64_t dest = x86_rmw_begin(cpu, insn, 2, &lin);
+    uint64_t src = x86_reg_read(cpu, insn->reg, 2, false);
+    uint64_t f = x86_arith_flags(cpu) & ~X86_FLAG_ZF;
+    if ((dest & 3) < (src & 3)) {
+        x86_rmw_end(cpu, insn, 2, lin, (dest & ~3ull) | (src & 3));
+        f |= X86_FLAG_ZF;
+    }
+    x86_set_arith_flags(cpu, f);
+}
+
+/** 63: MOVSXD Gv, Ed in 64-bit mode (without REX.W a plain 32/16-bit move); ARPL elsewhere. */
 static void op_movsxd(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
     x86_no_lock(cpu, insn);
     if (!x86_long64(cpu)) {
-        qlog(LOG_UNIMP, "x86: ARPL not implemented");
-        x86_raise(cpu, X86_EXC_UD);
+        op_arpl(cpu, insn);
+        return;
     }
     unsigned size = insn->opsize;
     uint64_t v = x86_op_rm_read(cpu, insn, size == 2 ? 2 : 4);

@@ -17,8 +17,13 @@
  *    (SDM Vol. 3A 5.5).
  *  - Loading a null selector into DS/ES/FS/GS clears the base as Intel CPUs
  *    do (we report GenuineIntel; Linux's X86_BUG_NULL_SEG is AMD-only).
- *  - ARPL (63 outside 64-bit mode) is not implemented: opcode 63 belongs to
- *    the MOVSXD handler in ops_alu.
+ *  - ARPL (63 outside 64-bit mode) lives with MOVSXD in ops_mov.c.
+ *  - LAR/LSL accept the system types of the SDM Vol. 2A tables (LAR "Segment
+ *    and Gate Types", LSL "Segment and Gate Descriptor Types"), which differ
+ *    between legacy and IA-32e mode: in IA-32e mode LAR takes only 64-bit
+ *    TSSs and call gates (not the LDT), LSL the LDT and 64-bit TSSs. The LSL
+ *    table's IA-32e row 0 ("upper 8 bytes of a 16-byte descriptor: Yes") is
+ *    not followed: a zero type reads as invalid there too, as in Bochs/QEMU.
  */
 #include <inttypes.h>
 
@@ -400,11 +405,11 @@ static bool probe_desc(struct x86_cpu *cpu, uint16_t sel, bool (*sys_ok)(struct 
     return dpl >= cpu->cpl && dpl >= (sel & 3u);
 }
 
-/* SDM Vol. 2A LAR: system types valid in legacy mode 1,2,3,4,5,9,B,C; IA-32e 2,9,B,C. */
+/* SDM Vol. 2A LAR: system types valid in legacy mode 1,2,3,4,5,9,B,C; IA-32e 9,B,C. */
 static bool lar_sys_ok(struct x86_cpu *cpu, unsigned type)
 {
     if (x86_long_mode(cpu))
-        return type == 2 || type == 9 || type == 0xb || type == 0xc;
+        return type == 9 || type == 0xb || type == 0xc;
     return type == 1 || type == 2 || type == 3 || type == 4 || type == 5 || type == 9 ||
            type == 0xb || type == 0xc;
 }

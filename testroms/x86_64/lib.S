@@ -1,8 +1,9 @@
 /*
  * testroms/x86_64/lib.S - the test ROMs' tiny library: COM1 output (16550
  * polled THR: wait for LSR bit 5 "THRE", PC16550D datasheet 8.6.2), hex
- * print, the check bookkeeping behind rom.h's CHECK, and exit through
- * isa-debug-exit (a write of V makes qtemu exit with (V << 1) | 1).
+ * print, the check bookkeeping behind rom.h's CHECK, exit through
+ * isa-debug-exit (a write of V makes qtemu exit with (V << 1) | 1), and
+ * run_legacy32 (a trip out of IA-32e mode into legacy protected mode).
  *
  * Every function preserves all registers except where noted (RFLAGS is
  * clobbered); they run at CPL0 (port I/O).
@@ -218,6 +219,83 @@ exit:
 1:  hlt
     jmp 1b
 
+/*
+ * run_legacy32(rdi = address of 32-bit code): leave IA-32e mode, call the
+ * code in legacy 32-bit protected mode, come back to 64-bit mode.
+ * SDM Vol. 3A 10.8.5.4 "Switching Out of IA-32e Mode Operation": from
+ * compatibility mode, CR0.PG = 0 clears IA32_EFER.LMA, then EFER.LME = 0;
+ * back in as 10.8.5 "Initializing IA-32e Mode" (CR4.PAE and CR3 stay set:
+ * EFER.LME, CR0.PG, far jump to a 64-bit code segment).
+ * The code is entered by a 32-bit CALL at CPL0 with paging off (linear =
+ * physical), CS = SEL_KCODE32, DS/ES/FS/GS/SS = SEL_KDATA, IF = 0, on the
+ * caller's stack, with the 64-bit IDT still loaded (it is no use outside
+ * IA-32e mode: the code must LIDT its own before anything can fault). It
+ * returns with a 32-bit RET on that stack, SS flat again; it may change the
+ * GDT (reloaded here), IDT (reloaded) and every register but ESP.
+ * legacy_efer_pg0 (dword) holds IA32_EFER as read right after CR0.PG = 0.
+ * Preserves rbx, rbp, r12-r15 (SysV callee-saved); clobbers the rest.
+ */
+    .globl run_legacy32
+run_legacy32:
+    pushq %rbx
+    pushq %rbp
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, legacy_saved_rsp(%rip)
+    movl %edi, legacy_fn(%rip)
+    pushq $SEL_KCODE32              /* to compatibility mode */
+    leaq 1f(%rip), %rax
+    pushq %rax
+    lretq
+    .code32
+1:  movl %cr0, %eax
+    andl $0x7fffffff, %eax          /* CR0.PG = 0: EFER.LMA = 0 */
+    movl %eax, %cr0
+    movl $0xc0000080, %ecx          /* IA32_EFER */
+    rdmsr
+    movl %eax, legacy_efer_pg0      /* for modes.S: LMA = 0, LME still 1 */
+    andl $~0x100, %eax              /* EFER.LME = 0: legacy protected mode */
+    wrmsr
+    movl $SEL_KDATA, %eax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %fs
+    movw %ax, %gs
+    movw %ax, %ss
+    call *legacy_fn
+    cli
+    lgdtl gdt_desc                  /* start.S's GDT: SEL_KCODE for the way back */
+    movl $SEL_KDATA, %eax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+    movl $0xc0000080, %ecx
+    rdmsr
+    orl $0x100, %eax                /* EFER.LME */
+    wrmsr
+    movl %cr0, %eax
+    orl $0x80000000, %eax           /* CR0.PG: IA-32e mode again */
+    movl %eax, %cr0
+    ljmpl $SEL_KCODE, $2f
+    .code64
+2:  movl $SEL_KDATA, %eax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+    movw %ax, %fs
+    movw %ax, %gs
+    movq legacy_saved_rsp(%rip), %rsp
+    lidt idt_desc(%rip)
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbp
+    popq %rbx
+    ret
+
     .section .rodata.str, "a"
 .Lok:     .asciz "ok "
 .Lfail:   .asciz "FAIL "
@@ -233,3 +311,7 @@ exit:
 check_num:  .quad 0
 first_fail: .quad 0
 fail_count: .quad 0
+legacy_saved_rsp: .quad 0
+legacy_fn:  .quad 0
+    .globl legacy_efer_pg0
+legacy_efer_pg0: .quad 0

@@ -3,6 +3,7 @@
  * 64-bit mode -> compatibility mode -> 32-bit protected mode without
  * paging -> 16-bit protected mode -> real mode (INT n through the IVT, #DE)
  * -> 32-bit protected mode -> 64-bit mode.
+ * The way out of IA-32e mode and back in is lib.S run_legacy32.
  *  - SDM Vol. 3A 10.8.5.4 "Switching Out of IA-32e Mode Operation": from
  *    compatibility mode, clearing CR0.PG makes the processor clear
  *    IA32_EFER.LMA (also 2.2.1: LMA = LME and PG); then LME can be cleared.
@@ -50,14 +51,6 @@
     .code64
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
-    movq %rsp, saved_rsp64(%rip)
-
     movb $0xff, %al                 /* mask the 8259s: real mode runs with IF=1 */
     outb %al, $0x21
     outb %al, $0xa1
@@ -75,23 +68,16 @@ test_main:
     movw $RM(rm_de), 0              /* IVT[0] (#DE) = 0000:rm_de */
     movw $0, 2
 
-    pushq $SEL_KCODE32              /* to compatibility mode */
-    leaq compat_entry(%rip), %rax
-    pushq %rax
-    lretq
+    movl $pm_entry, %edi            /* compatibility mode -> legacy PM (lib.S) */
+    call run_legacy32
+    jmp lm_back
 
-/* --------------------------------------------- compatibility mode -> PM */
+/* --------------------------------------------- legacy 32-bit PM */
     .code32
-compat_entry:
-    movl %cr0, %eax
-    andl $0x7fffffff, %eax          /* CR0.PG = 0: leaves IA-32e mode */
-    movl %eax, %cr0
-    jmp 1f
-1:  movl $EFER, %ecx
-    rdmsr
+pm_entry:
+    movl %esp, saved_esp32
+    movl legacy_efer_pg0, %eax
     movl %eax, R_EFER32
-    andl $~0x100, %eax              /* EFER.LME = 0 */
-    wrmsr
     movl %cr0, %eax
     movl %eax, R_CR0_32
     movl $5, %eax
@@ -99,30 +85,17 @@ compat_entry:
     movl %eax, R_INC32
     ljmpl $SEL_KCODE16, $RM(rm_entry16)
 
-/* --------------------------------------------- back: PM -> long mode */
+/* --------------------------------------------- back from real mode */
 pm_back:
     movl $SEL_KDATA, %eax
     movw %ax, %ds
     movw %ax, %es
     movw %ax, %ss
-    movl saved_rsp64, %esp
-    movl $EFER, %ecx
-    rdmsr
-    orl $0x100, %eax                /* EFER.LME (CR4.PAE and CR3 still set) */
-    wrmsr
-    movl %cr0, %eax
-    orl $0x80000000, %eax
-    movl %eax, %cr0
-    ljmpl $SEL_KCODE, $lm_back
+    movl saved_esp32, %esp
+    ret                             /* to run_legacy32: back to 64-bit mode */
 
     .code64
 lm_back:
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
-    movq saved_rsp64(%rip), %rsp
-    lidt idt_desc(%rip)
     PRINT "back in 64-bit mode"
 
     movl $EFER, %ecx
@@ -164,18 +137,11 @@ lm_back:
     movzwl R_DONE16, %eax
     CHECK "real mode code ran to the end", 0x600d
 
-    movq saved_rsp64(%rip), %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
     ret
 
     .data
     .balign 8
-saved_rsp64: .quad 0
+saved_esp32: .quad 0
 
 /* ------------------------------------------------ 16-bit blob (copied) */
     .text

@@ -21,6 +21,9 @@
  * RIP when label is 0), all GPRs preserved. An exception while not armed is
  * reported on COM1 and ends the ROM with failure code EXIT_UNEXPECTED.
  *
+ * Other modes: lib.S run_legacy32 runs 32-bit code in legacy protected mode
+ * (paging off) and comes back to 64-bit mode (see its comment).
+ *
  * Verdict: CHECK compares %rax with an expected value (computed by hand from
  * the SDM) and prints "ok N desc" or "FAIL N desc: got .. expected ..". When
  * test_main returns, the ROM writes 0 to isa-debug-exit (port 0xf4) if every

@@ -309,6 +309,53 @@ Test(seg, lar_lsl)
     h_fini(&e);
 }
 
+/*
+ * Run @code at 0000:7C00 in real-address mode with IVT[v] = 1000:v, each a
+ * HLT; returns the vector taken (or -1 if the code's own HLT was reached).
+ */
+static int real_mode_vector(const uint8_t *code, size_t n)
+{
+    struct sys_env e;
+    memset(&e, 0, sizeof(e));
+    guest_mem_init_pc(&e.mem, 16ull << 20, 0xC0000000ull, NULL);
+    bus_init(&e.bus);
+    e.v = x86_vcpu_create(0, X86_CPU_QEMU64, &e.mem, &e.bus);
+    struct x86_cpu *cpu = e.cpu = x86_cpu_of(e.v);
+    cpu->seg[X86_CS].sel = 0;
+    cpu->seg[X86_CS].base = 0;
+    cpu->seg[X86_SS].sel = 0;
+    cpu->seg[X86_SS].base = 0;
+    cpu->rip = 0x7c00;
+    cpu->gpr[X86_RSP] = 0x7000;
+    cpu->idtr = (struct x86_dtr){ 0, 0x3ff };
+    for (uint32_t v = 0; v < 32; v++) {
+        uint32_t ivt = (0x1000u << 16) | v;
+        uint8_t hlt = 0xf4;
+        gpa_write(&e.mem, v * 4, &ivt, 4);
+        gpa_write(&e.mem, 0x10000 + v, &hlt, 1);
+    }
+    h_code(&e, 0x7c00, code, n);
+    cr_assert_eq(h_run(&e), VCPU_EXIT_HALT);
+    int vec = cpu->seg[X86_CS].sel == 0x1000 ? (int)cpu->rip - 1 : -1;
+    h_fini(&e);
+    return vec;
+}
+
+/* SDM Vol. 2A ARPL, LAR, LSL, VERR: "not recognized in real-address mode" (#UD). */
+Test(seg, protection_insns_ud_in_real_mode)
+{
+    static const uint8_t arpl[] = { 0x63, 0xd8, 0xf4 };         /* arpl ax, bx */
+    static const uint8_t lar[] = { 0x0f, 0x02, 0xc3, 0xf4 };    /* lar ax, bx */
+    static const uint8_t lsl[] = { 0x0f, 0x03, 0xc3, 0xf4 };    /* lsl ax, bx */
+    static const uint8_t verr[] = { 0x0f, 0x00, 0xe3, 0xf4 };   /* verr bx */
+    static const uint8_t nop[] = { 0x90, 0xf4 };
+    cr_assert_eq(real_mode_vector(nop, sizeof(nop)), -1);
+    cr_assert_eq(real_mode_vector(arpl, sizeof(arpl)), X86_EXC_UD);
+    cr_assert_eq(real_mode_vector(lar, sizeof(lar)), X86_EXC_UD);
+    cr_assert_eq(real_mode_vector(lsl, sizeof(lsl)), X86_EXC_UD);
+    cr_assert_eq(real_mode_vector(verr, sizeof(verr)), X86_EXC_UD);
+}
+
 /* ---------------------------------------------------------------- TR / LTR */
 
 Test(seg, ltr_marks_tss_busy)
