@@ -125,7 +125,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!host)
         setup();
     restore();
-    uint8_t *ram = vfuzz_ram();
     struct vfuzz_in in = { data, size };
     while (in.n) {
         unsigned op = vfuzz_u8(&in) % 5;
@@ -154,15 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 io_space_read(&bus.mmio, addr, sz);
             }
         } else {
-            uint32_t a = vfuzz_u32(&in) % VFUZZ_RAM_BYTES;
-            uint32_t n = vfuzz_u8(&in);
-            if (n > in.n)
-                n = (uint32_t)in.n;
-            if (n > VFUZZ_RAM_BYTES - a)
-                n = VFUZZ_RAM_BYTES - a;
-            memcpy(ram + a, in.p, n);
-            in.p += n;
-            in.n -= n;
+            vfuzz_poke(&in);
         }
     }
     static const uint32_t seed_rings[] = { 0x12000, 0x32000, 0x42000 };     /* used rings of the seeds */
