@@ -144,14 +144,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             else
                 addr = bar_addr(dev, 0) + (region & 3) * 0x1000u + vfuzz_u8(&in);
             unsigned sz = sizes[vfuzz_u8(&in) % 4];
-            if (op == 2) {
-                uint64_t v = vfuzz_u32(&in);
-                if (sz == 8)
-                    v |= (uint64_t)vfuzz_u32(&in) << 32;
-                io_space_write(&bus.mmio, addr, v, sz);
-            } else {
-                io_space_read(&bus.mmio, addr, sz);
-            }
+            vfuzz_access(&bus.mmio, &in, addr, sz, op == 2);
         } else {
             vfuzz_poke(&in);
         }

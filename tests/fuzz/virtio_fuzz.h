@@ -128,6 +128,23 @@ static inline uint32_t vfuzz_u32(struct vfuzz_in *in)
 }
 
 /**
+ * A driver's register access of @sz bytes at @addr in @space: with @write,
+ * of the value in the next le32 operand (two for @sz 8), else a read.
+ */
+static inline void vfuzz_access(struct io_space *space, struct vfuzz_in *in, uint64_t addr,
+                                unsigned sz, bool write)
+{
+    if (!write) {
+        io_space_read(space, addr, sz);
+        return;
+    }
+    uint64_t v = vfuzz_u32(in);
+    if (sz == 8)
+        v |= (uint64_t)vfuzz_u32(in) << 32;
+    io_space_write(space, addr, v, sz);
+}
+
+/**
  * POKE operands: le32 address (mod VFUZZ_RAM_BYTES), a length byte, then
  * that many bytes (fewer if the input or RAM ends) written raw into guest RAM.
  */
