@@ -500,6 +500,19 @@ struct req {
     struct wr w;
 };
 
+/*
+ * The fid @fid a request names, once all the request's fields are read:
+ * NULL with *@err = EINVAL if the message was short, ENOENT if there is no
+ * such fid.
+ */
+static struct p9_fid *req_fid(struct req *q, uint32_t fid, int *err)
+{
+    struct p9_fid *f = q->r.bad ? NULL : fid_get(q->s, fid);
+    if (!f)
+        *err = q->r.bad ? EINVAL : ENOENT;
+    return f;
+}
+
 static int h_version(struct req *q)
 {
     char ver[32];
@@ -650,14 +663,14 @@ static int open_flags(uint32_t f, bool readonly, int *out)
 static int h_lopen(struct req *q)
 {
     uint32_t fid = rd32(&q->r), flags = rd32(&q->r);
-    if (q->r.bad)
-        return EINVAL;
-    struct p9_fid *f = fid_get(q->s, fid);
+    int err;
+    struct p9_fid *f = req_fid(q, fid, &err);
     if (!f)
-        return ENOENT;
+        return err;
     if (f->fd >= 0)
         return EBADF;
-    int fl, err = open_flags(flags & ~(P9_DOTL_CREATE | P9_DOTL_EXCL), q->s->readonly, &fl);
+    int fl;
+    err = open_flags(flags & ~(P9_DOTL_CREATE | P9_DOTL_EXCL), q->s->readonly, &fl);
     if (err)
         return err;
     const char *name;
@@ -699,6 +712,21 @@ static int dir_of_fid(struct req *q, uint32_t dfid, struct p9_fid **out)
     return open_dir_beneath(q->s, d->path);
 }
 
+/*
+ * For a request that makes or removes @name in directory fid @dfid, once all
+ * its fields are read: the directory, opened (as dir_of_fid()), or -EINVAL
+ * if the message was short, or the error of a bad @name (check_name()).
+ */
+static int dir_for_name(struct req *q, uint32_t dfid, const char *name, struct p9_fid **out)
+{
+    if (q->r.bad)
+        return -EINVAL;
+    int err = check_name(name);
+    if (err)
+        return -err;
+    return dir_of_fid(q, dfid, out);
+}
+
 static int reply_new_qid(struct req *q, int dfd, const char *name)
 {
     struct stat st;
@@ -710,27 +738,37 @@ static int reply_new_qid(struct req *q, int dfd, const char *name)
     return 0;
 }
 
+/*
+ * After making @name (a node of type and mode @mode) in @dfd: give it the
+ * guest's credentials (post_create()) and reply with its qid; if either
+ * fails, remove it again. Returns 0 or -errno.
+ */
+static int created(struct req *q, int dfd, const char *name, uint32_t uid, uint32_t gid,
+                   uint32_t mode, uint64_t rdev)
+{
+    int rc = post_create(q->s, dfd, name, uid, gid, mode, rdev);
+    if (!rc)
+        rc = reply_new_qid(q, dfd, name);
+    if (rc)
+        unlinkat(dfd, name, S_ISDIR(mode) ? AT_REMOVEDIR : 0);
+    return rc;
+}
+
 static int h_lcreate(struct req *q)
 {
     char name[NAME_MAX + 2];
     uint32_t fid = rd32(&q->r);
     rd_str(&q->r, name, sizeof(name));
     uint32_t flags = rd32(&q->r), mode = rd32(&q->r), gid = rd32(&q->r);
-    if (q->r.bad)
-        return EINVAL;
-    int err = check_name(name);
-    if (err)
-        return err;
     struct p9_fid *f;
-    int dfd = dir_of_fid(q, fid, &f);
+    int dfd = dir_for_name(q, fid, name, &f);
     if (dfd < 0)
         return -dfd;
     if (f->fd >= 0) {
         close(dfd);
         return EBADF;
     }
-    int fl;
-    err = open_flags(flags, false, &fl);
+    int fl, err = open_flags(flags, false, &fl);
     char *np = err ? NULL : path_join(f->path, name, &err);
     if (err) {
         close(dfd);
@@ -744,11 +782,8 @@ static int h_lcreate(struct req *q)
         free(np);
         return err;
     }
-    int rc = post_create(q->s, dfd, name, f->uid, gid, (mode & 07777) | S_IFREG, 0);
-    if (!rc)
-        rc = reply_new_qid(q, dfd, name);
+    int rc = created(q, dfd, name, f->uid, gid, (mode & 07777) | S_IFREG, 0);
     if (rc) {
-        unlinkat(dfd, name, 0);
         close(fd);
         close(dfd);
         free(np);
@@ -769,24 +804,14 @@ static int h_mkdir(struct req *q)
     uint32_t dfid = rd32(&q->r);
     rd_str(&q->r, name, sizeof(name));
     uint32_t mode = rd32(&q->r), gid = rd32(&q->r);
-    if (q->r.bad)
-        return EINVAL;
-    int err = check_name(name);
-    if (err)
-        return err;
     struct p9_fid *d;
-    int dfd = dir_of_fid(q, dfid, &d);
+    int dfd = dir_for_name(q, dfid, name, &d);
     if (dfd < 0)
         return -dfd;
     mode_t hmode = q->s->sm == P9_SM_MAPPED_XATTR ? SM_LOCAL_DIR_MODE_BITS : (mode & 07777);
     int rc = mkdirat(dfd, name, hmode) ? -errno : 0;
-    if (!rc) {
-        rc = post_create(q->s, dfd, name, d->uid, gid, (mode & 07777) | S_IFDIR, 0);
-        if (!rc)
-            rc = reply_new_qid(q, dfd, name);
-        if (rc)
-            unlinkat(dfd, name, AT_REMOVEDIR);
-    }
+    if (!rc)
+        rc = created(q, dfd, name, d->uid, gid, (mode & 07777) | S_IFDIR, 0);
     close(dfd);
     return -rc;
 }
@@ -800,9 +825,8 @@ static int h_symlink(struct req *q)
     rd_str(&q->r, name, sizeof(name));
     rd_str(&q->r, target, PATH_MAX);
     uint32_t gid = rd32(&q->r);
-    int err = q->r.bad ? EINVAL : check_name(name);
     struct p9_fid *d = NULL;
-    int dfd = err ? -err : dir_of_fid(q, dfid, &d);
+    int dfd = dir_for_name(q, dfid, name, &d);
     if (dfd < 0) {
         free(target);
         return -dfd;
@@ -823,13 +847,8 @@ static int h_symlink(struct req *q)
     } else if (symlinkat(target, dfd, name)) {
         rc = -errno;
     }
-    if (!rc) {
-        rc = post_create(q->s, dfd, name, d->uid, gid, S_IFLNK | 0777, 0);
-        if (!rc)
-            rc = reply_new_qid(q, dfd, name);
-        if (rc)
-            unlinkat(dfd, name, 0);
-    }
+    if (!rc)
+        rc = created(q, dfd, name, d->uid, gid, S_IFLNK | 0777, 0);
     close(dfd);
     free(target);
     return -rc;
@@ -865,13 +884,8 @@ static int h_mknod(struct req *q)
     } else if (mknodat(dfd, name, type | (mode & 07777), 0)) {
         rc = -errno;
     }
-    if (!rc) {
-        rc = post_create(q->s, dfd, name, d->uid, gid, mode, rdev);
-        if (!rc)
-            rc = reply_new_qid(q, dfd, name);
-        if (rc)
-            unlinkat(dfd, name, 0);
-    }
+    if (!rc)
+        rc = created(q, dfd, name, d->uid, gid, mode, rdev);
     close(dfd);
     return -rc;
 }
@@ -879,11 +893,10 @@ static int h_mknod(struct req *q)
 static int h_readlink(struct req *q)
 {
     uint32_t fid = rd32(&q->r);
-    if (q->r.bad)
-        return EINVAL;
-    struct p9_fid *f = fid_get(q->s, fid);
+    int err;
+    struct p9_fid *f = req_fid(q, fid, &err);
     if (!f)
-        return ENOENT;
+        return err;
     const char *name;
     int dfd = open_parent(q->s, f->path, &name);
     if (dfd < 0)
@@ -923,11 +936,10 @@ static int h_getattr(struct req *q)
 {
     uint32_t fid = rd32(&q->r);
     rd64(&q->r);                    /* request_mask: we always answer the basic set */
-    if (q->r.bad)
-        return EINVAL;
-    struct p9_fid *f = fid_get(q->s, fid);
+    int err;
+    struct p9_fid *f = req_fid(q, fid, &err);
     if (!f)
-        return ENOENT;
+        return err;
     struct stat st;
     int rc = path_stat(q->s, f->path, &st);
     if (rc)
@@ -960,11 +972,10 @@ static int h_setattr(struct req *q)
     uint32_t uid = rd32(&q->r), gid = rd32(&q->r);
     uint64_t size = rd64(&q->r);
     uint64_t as = rd64(&q->r), ans = rd64(&q->r), ms = rd64(&q->r), mns = rd64(&q->r);
-    if (q->r.bad)
-        return EINVAL;
-    struct p9_fid *f = fid_get(q->s, fid);
+    int err;
+    struct p9_fid *f = req_fid(q, fid, &err);
     if (!f)
-        return ENOENT;
+        return err;
     if (q->s->readonly)
         return EROFS;
     const char *name;
@@ -1029,22 +1040,48 @@ static int h_setattr(struct req *q)
     return -rc;
 }
 
-static int h_read(struct req *q)
+/* Tread, Treaddir and Twrite's fid[4] offset[8] count[4], checked by req_io(). */
+struct io_args {
+    struct p9_fid *f;       /* open, on a directory for Treaddir only */
+    off_t off;
+    uint32_t count;         /* Tread/Treaddir: clamped to the room in the reply
+                             * after its count[4] */
+};
+
+/*
+ * Parse and check the start of a Tread (@dir false), Treaddir (@dir true)
+ * or Twrite (@data: count bytes of data follow). Returns 0, or EINVAL
+ * (short message, offset above INT64_MAX, fewer than count bytes of data),
+ * ENOENT (no such fid) or EBADF (not open, or the wrong kind of file).
+ */
+static int req_io(struct req *q, bool dir, bool data, struct io_args *a)
 {
     uint32_t fid = rd32(&q->r);
     uint64_t off = rd64(&q->r);
     uint32_t count = rd32(&q->r);
-    if (q->r.bad || off > (uint64_t)INT64_MAX)
+    if (off > (uint64_t)INT64_MAX || (data && !q->r.bad && q->r.len - q->r.off < count))
         return EINVAL;
-    struct p9_fid *f = fid_get(q->s, fid);
-    if (!f)
-        return ENOENT;
-    if (f->fd < 0 || f->dir)
+    int err;
+    a->f = req_fid(q, fid, &err);
+    if (!a->f)
+        return err;
+    if (a->f->fd < 0 || a->f->dir != dir)
         return EBADF;
+    a->off = (off_t)off;
+    a->count = count;
     size_t room = q->w.cap - q->w.len - 4;
-    if (count > room)
-        count = (uint32_t)room;
-    ssize_t n = pread(f->fd, q->w.p + q->w.len + 4, count, (off_t)off);
+    if (!data && count > room)
+        a->count = (uint32_t)room;
+    return 0;
+}
+
+static int h_read(struct req *q)
+{
+    struct io_args a;
+    int err = req_io(q, false, false, &a);
+    if (err)
+        return err;
+    ssize_t n = pread(a.f->fd, q->w.p + q->w.len + 4, a.count, a.off);
     if (n < 0)
         return errno;
     wr32(&q->w, (uint32_t)n);
@@ -1054,17 +1091,11 @@ static int h_read(struct req *q)
 
 static int h_write(struct req *q)
 {
-    uint32_t fid = rd32(&q->r);
-    uint64_t off = rd64(&q->r);
-    uint32_t count = rd32(&q->r);
-    if (q->r.bad || q->r.len - q->r.off < count || off > (uint64_t)INT64_MAX)
-        return EINVAL;
-    struct p9_fid *f = fid_get(q->s, fid);
-    if (!f)
-        return ENOENT;
-    if (f->fd < 0 || f->dir)
-        return EBADF;
-    ssize_t n = pwrite(f->fd, q->r.p + q->r.off, count, (off_t)off);
+    struct io_args a;
+    int err = req_io(q, false, true, &a);
+    if (err)
+        return err;
+    ssize_t n = pwrite(a.f->fd, q->r.p + q->r.off, a.count, a.off);
     if (n < 0)
         return errno;
     wr32(&q->w, (uint32_t)n);
@@ -1081,33 +1112,24 @@ struct linux_dirent64 {
 
 static int h_readdir(struct req *q)
 {
-    uint32_t fid = rd32(&q->r);
-    uint64_t off = rd64(&q->r);
-    uint32_t count = rd32(&q->r);
-    if (q->r.bad || off > (uint64_t)INT64_MAX)
-        return EINVAL;
-    struct p9_fid *f = fid_get(q->s, fid);
-    if (!f)
-        return ENOENT;
-    if (f->fd < 0 || !f->dir)
-        return EBADF;
-    size_t room = q->w.cap - q->w.len - 4;
-    if (count > room)
-        count = (uint32_t)room;
-    if (lseek(f->fd, (off_t)off, SEEK_SET) < 0)
+    struct io_args a;
+    int err = req_io(q, true, false, &a);
+    if (err)
+        return err;
+    if (lseek(a.f->fd, a.off, SEEK_SET) < 0)
         return errno;
-    size_t bufsz = count < 512 ? 512 : count;
+    size_t bufsz = a.count < 512 ? 512 : a.count;
     uint8_t *buf = malloc(bufsz);
     if (!buf)
         return ENOMEM;
-    long n = syscall(SYS_getdents64, f->fd, buf, bufsz);
+    long n = syscall(SYS_getdents64, a.f->fd, buf, bufsz);
     if (n < 0) {
         free(buf);
         return errno;
     }
     size_t count_at = q->w.len;
     wr32(&q->w, 0);
-    size_t start = q->w.len, end = start + count;
+    size_t start = q->w.len, end = start + a.count;
     for (long pos = 0; pos < n;) {
         struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + pos);
         size_t nl = strlen(d->d_name);
@@ -1133,11 +1155,10 @@ static int h_readdir(struct req *q)
 static int h_clunk(struct req *q, bool remove)
 {
     uint32_t fid = rd32(&q->r);
-    if (q->r.bad)
-        return EINVAL;
-    struct p9_fid *f = fid_get(q->s, fid);
+    int err;
+    struct p9_fid *f = req_fid(q, fid, &err);
     if (!f)
-        return ENOENT;
+        return err;
     int rc = 0;
     if (remove) {
         const char *name;
@@ -1159,11 +1180,10 @@ static int h_clunk(struct req *q, bool remove)
 static int h_statfs(struct req *q)
 {
     uint32_t fid = rd32(&q->r);
-    if (q->r.bad)
-        return EINVAL;
-    struct p9_fid *f = fid_get(q->s, fid);
+    int err;
+    struct p9_fid *f = req_fid(q, fid, &err);
     if (!f)
-        return ENOENT;
+        return err;
     struct statfs sf;
     if (fstatfs(q->s->root_fd, &sf))
         return errno;
@@ -1184,11 +1204,10 @@ static int h_statfs(struct req *q)
 static int h_fsync(struct req *q)
 {
     uint32_t fid = rd32(&q->r), datasync = rd32(&q->r);
-    if (q->r.bad)
-        return EINVAL;
-    struct p9_fid *f = fid_get(q->s, fid);
+    int err;
+    struct p9_fid *f = req_fid(q, fid, &err);
     if (!f)
-        return ENOENT;
+        return err;
     if (f->fd < 0)
         return EBADF;
     if (datasync ? fdatasync(f->fd) : fsync(f->fd))
@@ -1326,13 +1345,8 @@ static int h_unlinkat(struct req *q)
     uint32_t dfid = rd32(&q->r);
     rd_str(&q->r, name, sizeof(name));
     uint32_t flags = rd32(&q->r);
-    if (q->r.bad)
-        return EINVAL;
-    int err = check_name(name);
-    if (err)
-        return err;
     struct p9_fid *d;
-    int dfd = dir_of_fid(q, dfid, &d);
+    int dfd = dir_for_name(q, dfid, name, &d);
     if (dfd < 0)
         return -dfd;
     int rc = unlinkat(dfd, name, (flags & P9_DOTL_AT_REMOVEDIR) ? AT_REMOVEDIR : 0) ? errno : 0;

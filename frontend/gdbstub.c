@@ -470,16 +470,31 @@ static void reg_set(struct vcpu_regs_x86 *r, int n, const uint8_t *buf)
         r->kernel_gs_base = v;
 }
 
-static void cmd_read_regs(struct gdbstub *gs)
+/* @v's registers into @r (zeroed first: a backend may leave fields alone). */
+static void regs_of(struct vcpu *v, struct vcpu_regs_x86 *r)
+{
+    memset(r, 0, sizeof(*r));
+    v->ops->get_regs(v, r);
+}
+
+/* The g-thread's vCPU with its registers in @r, or NULL after replying E01. */
+static struct vcpu *g_cpu_regs(struct gdbstub *gs, struct vcpu_regs_x86 *r)
 {
     struct vcpu *v = cpu_of(gs, gs->g_cpu);
     if (!v) {
         send_str(gs, "E01");
-        return;
+        return NULL;
     }
+    regs_of(v, r);
+    return v;
+}
+
+static void cmd_read_regs(struct gdbstub *gs)
+{
     struct vcpu_regs_x86 r;
-    memset(&r, 0, sizeof(r));
-    v->ops->get_regs(v, &r);
+    struct vcpu *v = g_cpu_regs(gs, &r);
+    if (!v)
+        return;
     char out[2 * 16 * GR_COUNT + 1];
     size_t len = 0;
     for (int n = 0; n < GR_COUNT; n++) {
@@ -493,14 +508,10 @@ static void cmd_read_regs(struct gdbstub *gs)
 
 static void cmd_write_regs(struct gdbstub *gs, const char *p, size_t len)
 {
-    struct vcpu *v = cpu_of(gs, gs->g_cpu);
-    if (!v) {
-        send_str(gs, "E01");
-        return;
-    }
     struct vcpu_regs_x86 r;
-    memset(&r, 0, sizeof(r));
-    v->ops->get_regs(v, &r);
+    struct vcpu *v = g_cpu_regs(gs, &r);
+    if (!v)
+        return;
     size_t off = 0;
     /* gdb may send fewer registers than we describe: set the prefix it sent. */
     for (int n = 0; n < GR_COUNT && off < len; n++) {
@@ -530,8 +541,7 @@ static void cmd_read_reg(struct gdbstub *gs, const char *p)
         return;
     }
     struct vcpu_regs_x86 r;
-    memset(&r, 0, sizeof(r));
-    v->ops->get_regs(v, &r);
+    regs_of(v, &r);
     uint8_t buf[16];
     size_t sz = reg_get(&r, (int)n, buf);
     char out[33];
@@ -560,8 +570,7 @@ static void cmd_write_reg(struct gdbstub *gs, const char *p, size_t len)
         return;
     }
     struct vcpu_regs_x86 r;
-    memset(&r, 0, sizeof(r));
-    v->ops->get_regs(v, &r);
+    regs_of(v, &r);
     reg_set(&r, (int)n, buf);
     v->ops->set_regs(v, &r);
     send_str(gs, "OK");
@@ -726,8 +735,7 @@ static void cmd_continue(struct gdbstub *gs, const char *p, bool step, bool has_
         struct vcpu *v = cpu_of(gs, gs->c_cpu);
         if (v) {
             struct vcpu_regs_x86 r;
-            memset(&r, 0, sizeof(r));
-            v->ops->get_regs(v, &r);
+            regs_of(v, &r);
             r.rip = addr;
             v->ops->set_regs(v, &r);
         }

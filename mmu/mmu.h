@@ -240,8 +240,8 @@ struct x86_walk_step {
  * @ctx like x86_walk() (SDM Vol. 3A 4.3 32-bit, 4.4 PAE, 4.5 4/5-level) but
  * read-only (no A/D updates, no permission checks), calling @cb for every
  * entry read, top level first. Returns 0 with *@gpa_out = the translation,
- * or -EFAULT when an entry is not present or not RAM (the last step
- * reported is that entry). With CR0.PG = 0 returns the identity and calls
+ * or -EFAULT when an entry is not present, not RAM or has a reserved bit
+ * set, where x86_walk() would fault (the last step reported is that entry). With CR0.PG = 0 returns the identity and calls
  * @cb never.
  */
 int x86_walk_trace(struct guest_mem *mem, const struct x86_paging_ctx *ctx, gva_t gva,

@@ -78,10 +78,20 @@ struct walk_trace {
     int n;
 };
 
-/* Read a paging-structure entry of @width bytes at @gpa; false if not RAM. */
-static bool read_entry(struct guest_mem *mem, gpa_t gpa, unsigned width, uint64_t *val,
-                       struct walk_trace *tr, bool track)
+/** Where x86_walk_trace() sends each entry it reads; NULL in x86_walk(). */
+struct walk_sink {
+    void (*cb)(void *opaque, const struct x86_walk_step *step);
+    void *opaque;
+};
+
+/*
+ * Read entry @index (@width bytes) of the table at @table; false if not RAM.
+ * The entry is remembered in @tr for the A/D update unless @tr is NULL.
+ */
+static forceinline bool read_entry(struct guest_mem *mem, gpa_t table, unsigned index,
+                                   unsigned width, uint64_t *val, struct walk_trace *tr)
 {
+    gpa_t gpa = table + (gpa_t)index * width;
     uint8_t *h = gpa_map(mem, gpa, width);
     if (!h)
         return false;
@@ -89,13 +99,30 @@ static bool read_entry(struct guest_mem *mem, gpa_t gpa, unsigned width, uint64_
         *val = __atomic_load_n((uint64_t *)h, __ATOMIC_RELAXED);
     else
         *val = __atomic_load_n((uint32_t *)h, __ATOMIC_RELAXED);
-    if (track) {
+    if (tr) {
         tr->host[tr->n] = h;
         tr->gpa[tr->n] = gpa;
         tr->width[tr->n] = (uint8_t)width;
         tr->n++;
     }
     return true;
+}
+
+/*
+ * Tell @sink (if any) about the entry at @level: @e, whether it maps a page
+ * (@leaf), or @not_ram. With a NULL @sink this compiles to nothing.
+ */
+static forceinline void report(const struct walk_sink *sink, int level, gpa_t table,
+                               unsigned index, unsigned width, uint64_t e, bool leaf,
+                               bool not_ram)
+{
+    static const char *const names[] = { "PT", "PD", "PDPT", "PML4", "PML5" };
+    if (!sink)
+        return;
+    struct x86_walk_step st = { .level = level, .name = names[level - 1], .table_gpa = table,
+                                .index = index, .entry_gpa = table + (gpa_t)index * width,
+                                .width = width, .entry = e, .leaf = leaf, .not_ram = not_ram };
+    sink->cb(sink->opaque, &st);
 }
 
 /*
@@ -160,36 +187,45 @@ static uint32_t access_bits(const struct x86_paging_ctx *ctx, enum mmu_access ac
     return e;
 }
 
-/*
- * IA-32e paging (4.5): 4 or 5 levels. Returns 0, or the fault bits
- * (PFEC_P|PFEC_RSVD, or 0x80000000 for "not present").
- */
+/* walk() returns 0, the fault bits (PFEC_P|PFEC_RSVD), or this for "not present". */
 #define WALK_NOT_PRESENT 0x80000000u
 
-static uint32_t walk_ia32e(struct guest_mem *mem, const struct x86_paging_ctx *ctx, gva_t gva,
-                           struct x86_walk_result *out, struct walk_trace *tr)
+/*
+ * The 8-byte levels @top..1 of IA-32e paging (4.5: @top 4 or 5, from CR3)
+ * and PAE paging (4.4: @top 2, from the PDPTE). @rsvd_hi holds the reserved
+ * bits from MAXPHYADDR up (to 51 in IA-32e entries, to 62 in PAE ones); PS
+ * is reserved in a PML5E or PML4E, and in a PDPTE without Page1GB. A PS entry at level 2 or 3 maps a
+ * 2 MiB or 1 GiB page, whose bits shift-1:13 are reserved (bit 12 is PAT).
+ */
+static forceinline uint32_t walk_levels(struct guest_mem *mem, const struct x86_paging_ctx *ctx,
+                                        gva_t gva, gpa_t table, int top, uint64_t rsvd_hi,
+                                        struct x86_walk_result *out, struct walk_trace *tr,
+                                        const struct walk_sink *sink)
 {
-    int levels = (ctx->cr4 & CR4_LA57) ? 5 : 4;
     uint64_t xd_rsvd = (ctx->efer & EFER_NXE) ? 0 : PTE_XD;
-    gpa_t table = ctx->cr3 & PHYS_MASK;
     bool rw = true, us = true, xd = false;
 
-    for (int level = levels; level >= 1; level--) {
+    for (int level = top; level >= 1; level--) {
         unsigned shift = 12 + 9 * (level - 1);
-        gpa_t egpa = table + ((gva >> shift) & 511) * 8;
+        unsigned index = (unsigned)((gva >> shift) & 511);
         uint64_t e;
-        if (!read_entry(mem, egpa, 8, &e, tr, true) || !(e & PTE_P))
+        if (!read_entry(mem, table, index, 8, &e, tr)) {
+            report(sink, level, table, index, 8, 0, false, true);
             return WALK_NOT_PRESENT;
-        uint64_t rsvd = RSVD_HI_52 | xd_rsvd;
+        }
+        if (!(e & PTE_P)) {
+            report(sink, level, table, index, 8, e, false, false);
+            return WALK_NOT_PRESENT;
+        }
+        uint64_t rsvd = rsvd_hi | xd_rsvd;
         bool leaf = level == 1;
         if (level >= 4 || (level == 3 && ctx->no_page1gb)) {
-            rsvd |= PTE_PS;                       /* PML5E/PML4E (and PDPTE without
-                                                   * Page1GB): PS reserved */
+            rsvd |= PTE_PS;
         } else if (level >= 2 && (e & PTE_PS)) {
             leaf = true;
-            /* 1 GiB: bits 29:13; 2 MiB: bits 20:13 (bit 12 is PAT). */
             rsvd |= ((1ull << shift) - 1) & ~0x1fffull;
         }
+        report(sink, level, table, index, 8, e, leaf, false);
         if (e & rsvd)
             return PFEC_P | PFEC_RSVD;
         rw &= !!(e & PTE_RW);
@@ -211,70 +247,61 @@ static uint32_t walk_ia32e(struct guest_mem *mem, const struct x86_paging_ctx *c
     return 0;
 }
 
-/* PAE paging (4.4): PDPTE (no A bit, no permissions), PDE, PTE. */
-static uint32_t walk_pae(struct guest_mem *mem, const struct x86_paging_ctx *ctx, gva_t gva,
-                         struct x86_walk_result *out, struct walk_trace *tr)
+/* PAE paging (4.4): a PDPTE (no A bit, no permissions), then PD and PT. */
+static forceinline uint32_t walk_pae(struct guest_mem *mem, const struct x86_paging_ctx *ctx,
+                                     gva_t gva, struct x86_walk_result *out,
+                                     struct walk_trace *tr, const struct walk_sink *sink)
 {
-    uint64_t xd_rsvd = (ctx->efer & EFER_NXE) ? 0 : PTE_XD;
-    gpa_t pdpte_gpa = (ctx->cr3 & 0xffffffe0ull) + ((gva >> 30) & 3) * 8;
+    gpa_t pdpt = ctx->cr3 & 0xffffffe0ull;
+    unsigned index = (unsigned)((gva >> 30) & 3);
     uint64_t e;
-    if (!read_entry(mem, pdpte_gpa, 8, &e, tr, false) || !(e & PTE_P))
+    if (!read_entry(mem, pdpt, index, 8, &e, NULL)) {
+        report(sink, 3, pdpt, index, 8, 0, false, true);
+        return WALK_NOT_PRESENT;
+    }
+    report(sink, 3, pdpt, index, 8, e, false, false);
+    if (!(e & PTE_P))
         return WALK_NOT_PRESENT;
     /* PDPTE: bits 2:1, 8:5 and 63:MAXPHYADDR reserved (Table 4-8). */
     if (e & (0x6ull | 0x1e0ull | ~((1ull << X86_MAXPHYADDR) - 1)))
         return PFEC_P | PFEC_RSVD;
-    gpa_t table = e & PHYS_MASK;
-    bool rw = true, us = true, xd = false;
-    for (int level = 2; level >= 1; level--) {
-        unsigned shift = 12 + 9 * (level - 1);
-        if (!read_entry(mem, table + ((gva >> shift) & 511) * 8, 8, &e, tr, true) || !(e & PTE_P))
-            return WALK_NOT_PRESENT;
-        uint64_t rsvd = RSVD_HI_63 | xd_rsvd;
-        bool leaf = level == 1;
-        if (level == 2 && (e & PTE_PS)) {
-            leaf = true;
-            rsvd |= 0x1fe000ull;                  /* bits 20:13 */
-        }
-        if (e & rsvd)
-            return PFEC_P | PFEC_RSVD;
-        rw &= !!(e & PTE_RW);
-        us &= !!(e & PTE_US);
-        xd |= !!(e & PTE_XD) && !xd_rsvd;
-        if (leaf) {
-            uint64_t mask = (1ull << shift) - 1;
-            out->gpa = (e & PHYS_MASK & ~mask) | (gva & mask);
-            out->page_shift = (uint8_t)shift;
-            out->global = (e & PTE_G) && (ctx->cr4 & CR4_PGE);
-            out->dirty = e & PTE_D;
-            break;
-        }
-        table = e & PHYS_MASK;
-    }
-    out->writable = rw;
-    out->user = us;
-    out->nx = xd;
-    return 0;
+    return walk_levels(mem, ctx, gva, e & PHYS_MASK, 2, RSVD_HI_63, out, tr, sink);
 }
 
 /* 32-bit paging (4.3): PDE (4 MiB page with CR4.PSE), PTE; 4-byte entries. */
-static uint32_t walk_32(struct guest_mem *mem, const struct x86_paging_ctx *ctx, gva_t gva,
-                        struct x86_walk_result *out, struct walk_trace *tr)
+static forceinline uint32_t walk_32(struct guest_mem *mem, const struct x86_paging_ctx *ctx,
+                                    gva_t gva, struct x86_walk_result *out,
+                                    struct walk_trace *tr, const struct walk_sink *sink)
 {
     uint32_t lin = (uint32_t)gva;
+    gpa_t table = ctx->cr3 & 0xfffff000ull;
     uint64_t e;
-    if (!read_entry(mem, (ctx->cr3 & 0xfffff000ull) + (lin >> 22) * 4, 4, &e, tr, true) ||
-        !(e & PTE_P))
+    if (!read_entry(mem, table, lin >> 22, 4, &e, tr)) {
+        report(sink, 2, table, lin >> 22, 4, 0, false, true);
         return WALK_NOT_PRESENT;
+    }
+    if (!(e & PTE_P)) {
+        report(sink, 2, table, lin >> 22, 4, e, false, false);
+        return WALK_NOT_PRESENT;
+    }
+    bool big = (e & PTE_PS) && (ctx->cr4 & CR4_PSE);
+    report(sink, 2, table, lin >> 22, 4, e, big, false);
     bool rw = e & PTE_RW, us = e & PTE_US;
-    if ((e & PTE_PS) && (ctx->cr4 & CR4_PSE)) {
+    if (big) {
         /* PSE-36 (Table 4-4): bits 20:13 are physical bits 39:32; bit 21 reserved. */
         if (e & (1ull << 21))
             return PFEC_P | PFEC_RSVD;
         out->gpa = (e & 0xffc00000ull) | (((e >> 13) & 0xff) << 32) | (lin & 0x3fffff);
         out->page_shift = 22;
     } else {
-        gpa_t pt = e & 0xfffff000ull;
-        if (!read_entry(mem, pt + ((lin >> 12) & 0x3ff) * 4, 4, &e, tr, true) || !(e & PTE_P))
+        table = e & 0xfffff000ull;
+        unsigned index = (lin >> 12) & 0x3ff;
+        if (!read_entry(mem, table, index, 4, &e, tr)) {
+            report(sink, 1, table, index, 4, 0, false, true);
+            return WALK_NOT_PRESENT;
+        }
+        report(sink, 1, table, index, 4, e, e & PTE_P, false);
+        if (!(e & PTE_P))
             return WALK_NOT_PRESENT;
         rw &= !!(e & PTE_RW);
         us &= !!(e & PTE_US);
@@ -287,6 +314,23 @@ static uint32_t walk_32(struct guest_mem *mem, const struct x86_paging_ctx *ctx,
     out->user = us;
     out->nx = false;
     return 0;
+}
+
+/*
+ * The walk both x86_walk() and x86_walk_trace() do, by the paging mode
+ * (4.1.1). Inlined into each, so x86_walk()'s copy, with no sink, has no
+ * reporting code at all.
+ */
+static forceinline uint32_t walk(struct guest_mem *mem, const struct x86_paging_ctx *ctx,
+                                 gva_t gva, struct x86_walk_result *out, struct walk_trace *tr,
+                                 const struct walk_sink *sink)
+{
+    if (ctx->efer & EFER_LMA)
+        return walk_levels(mem, ctx, gva, ctx->cr3 & PHYS_MASK, (ctx->cr4 & CR4_LA57) ? 5 : 4,
+                           RSVD_HI_52, out, tr, sink);
+    if (ctx->cr4 & CR4_PAE)
+        return walk_pae(mem, ctx, gva, out, tr, sink);
+    return walk_32(mem, ctx, gva, out, tr, sink);
 }
 
 bool x86_walk(struct guest_mem *mem, const struct x86_paging_ctx *ctx, gva_t gva,
@@ -303,13 +347,7 @@ bool x86_walk(struct guest_mem *mem, const struct x86_paging_ctx *ctx, gva_t gva
 
     struct walk_trace tr;
     tr.n = 0;
-    uint32_t fault;
-    if (ctx->efer & EFER_LMA)
-        fault = walk_ia32e(mem, ctx, gva, out, &tr);
-    else if (ctx->cr4 & CR4_PAE)
-        fault = walk_pae(mem, ctx, gva, out, &tr);
-    else
-        fault = walk_32(mem, ctx, gva, out, &tr);
+    uint32_t fault = walk(mem, ctx, gva, out, &tr, NULL);
 
     if (fault) {
         *pf_error = (fault == WALK_NOT_PRESENT ? 0 : fault) | access_bits(ctx, access);
@@ -335,10 +373,11 @@ bool x86_walk(struct guest_mem *mem, const struct x86_paging_ctx *ctx, gva_t gva
 /* ---------------------------------------------------------------- debugger trace */
 
 /*
- * A read-only walk for the debugger's "pagewalk": same structure selection
- * as x86_walk() (SDM Vol. 3A 4.3-4.5), but it sets no A/D bits, checks no
- * permissions and reports every entry it reads. It stops at the first entry
- * that is not present or not RAM, or at the leaf.
+ * A read-only walk for the debugger's "pagewalk": x86_walk()'s own walk
+ * (SDM Vol. 3A 4.3-4.5) with a sink that reports every entry it reads, but
+ * it sets no A/D bits and checks no permissions. It stops where the walk
+ * does: at the first entry that is not present, not RAM or has a reserved
+ * bit set (-EFAULT: the access would #PF), or at the leaf.
  */
 int x86_walk_trace(struct guest_mem *mem, const struct x86_paging_ctx *ctx, gva_t gva,
                    void (*cb)(void *opaque, const struct x86_walk_step *step), void *opaque,
@@ -348,66 +387,10 @@ int x86_walk_trace(struct guest_mem *mem, const struct x86_paging_ctx *ctx, gva_
         *gpa_out = gva & 0xffffffffull;
         return 0;
     }
-    static const char *const names4[] = { "PT", "PD", "PDPT", "PML4", "PML5" };
-    struct walk_trace unused = { .n = 0 };
-    struct x86_walk_step st;
-    if (ctx->efer & EFER_LMA || ctx->cr4 & CR4_PAE) {
-        bool ia32e = ctx->efer & EFER_LMA;
-        int levels = ia32e ? ((ctx->cr4 & CR4_LA57) ? 5 : 4) : 3;
-        gpa_t table = ia32e ? (ctx->cr3 & PHYS_MASK) : (ctx->cr3 & 0xffffffe0ull);
-        for (int level = levels; level >= 1; level--) {
-            unsigned shift = 12 + 9 * (level - 1);
-            unsigned index = (unsigned)((gva >> shift) & ((!ia32e && level == 3) ? 3 : 511));
-            st = (struct x86_walk_step){ .level = level, .name = names4[level - 1],
-                                         .table_gpa = table, .index = index,
-                                         .entry_gpa = table + index * 8ull, .width = 8 };
-            uint64_t e;
-            if (!read_entry(mem, st.entry_gpa, 8, &e, &unused, false)) {
-                st.not_ram = true;
-                cb(opaque, &st);
-                return -EFAULT;
-            }
-            st.entry = e;
-            st.leaf = level == 1 || (level <= 3 && (e & PTE_PS) && !(!ia32e && level == 3));
-            cb(opaque, &st);
-            if (!(e & PTE_P))
-                return -EFAULT;
-            if (st.leaf) {
-                uint64_t mask = (1ull << shift) - 1;
-                *gpa_out = (e & PHYS_MASK & ~mask) | (gva & mask);
-                return 0;
-            }
-            table = e & PHYS_MASK;
-        }
+    const struct walk_sink sink = { cb, opaque };
+    struct x86_walk_result r = { 0 };
+    if (walk(mem, ctx, gva, &r, NULL, &sink))
         return -EFAULT;
-    }
-    /* 32-bit paging: 4-byte PDE and PTE. */
-    uint32_t lin = (uint32_t)gva;
-    gpa_t table = ctx->cr3 & 0xfffff000ull;
-    for (int level = 2; level >= 1; level--) {
-        unsigned index = level == 2 ? (lin >> 22) : ((lin >> 12) & 0x3ff);
-        st = (struct x86_walk_step){ .level = level, .name = names4[level - 1],
-                                     .table_gpa = table, .index = index,
-                                     .entry_gpa = table + index * 4ull, .width = 4 };
-        uint64_t e;
-        if (!read_entry(mem, st.entry_gpa, 4, &e, &unused, false)) {
-            st.not_ram = true;
-            cb(opaque, &st);
-            return -EFAULT;
-        }
-        st.entry = e;
-        st.leaf = level == 1 || ((e & PTE_PS) && (ctx->cr4 & CR4_PSE));
-        cb(opaque, &st);
-        if (!(e & PTE_P))
-            return -EFAULT;
-        if (st.leaf) {
-            if (level == 2)
-                *gpa_out = (e & 0xffc00000ull) | (((e >> 13) & 0xff) << 32) | (lin & 0x3fffff);
-            else
-                *gpa_out = (e & 0xfffff000ull) | (lin & 0xfff);
-            return 0;
-        }
-        table = e & 0xfffff000ull;
-    }
-    return -EFAULT;
+    *gpa_out = r.gpa;
+    return 0;
 }

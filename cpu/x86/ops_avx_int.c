@@ -386,18 +386,31 @@ static void op_pblend(struct x86_cpu *cpu, const struct x86_insn *insn)
     avx_put(cpu, insn->reg, &a, vl);
 }
 
-/** 66 0F 3A 0F: VPALIGNR (per lane: (vvvv:rm) >> imm8 bytes). */
-static void op_palignr(struct x86_cpu *cpu, const struct x86_insn *insn)
+/**
+ * VEX.66 ymm1, ymm2 (VEX.vvvv), ymm3/m (any alignment): #UD without the 66
+ * prefix (false); else int_check(), @a = the VEX.vvvv register and @b = the
+ * r/m source, and true.
+ */
+static bool int66_sources(struct x86_cpu *cpu, const struct x86_insn *insn, struct x86_ymm *a,
+                          struct x86_ymm *b)
 {
     if (insn->mprefix != X86_PFX_66) {
         x86_op_ud(cpu, insn);
-        return;
+        return false;
     }
     int_check(cpu, insn);
-    unsigned vl = avx_vl(insn), imm = (uint8_t)insn->imm;
+    avx_read_rm(cpu, insn, b, avx_vl(insn), 0);
+    avx_get(cpu, insn->vex_v, a);
+    return true;
+}
+
+/** 66 0F 3A 0F: VPALIGNR (per lane: (vvvv:rm) >> imm8 bytes). */
+static void op_palignr(struct x86_cpu *cpu, const struct x86_insn *insn)
+{
     struct x86_ymm a, b, r;
-    avx_read_rm(cpu, insn, &b, vl, 0);
-    avx_get(cpu, insn->vex_v, &a);
+    if (!int66_sources(cpu, insn, &a, &b))
+        return;
+    unsigned vl = avx_vl(insn), imm = (uint8_t)insn->imm;
     for (unsigned l = 0; l < 2; l++) {
         uint8_t cat[32];
         memcpy(cat, b.l[l].u8, 16);
@@ -411,15 +424,10 @@ static void op_palignr(struct x86_cpu *cpu, const struct x86_insn *insn)
 /** 66 0F 3A 42: VMPSADBW (per lane; lane 1 uses imm8[5:3]). */
 static void op_mpsadbw(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
-    if (insn->mprefix != X86_PFX_66) {
-        x86_op_ud(cpu, insn);
-        return;
-    }
-    int_check(cpu, insn);
-    unsigned vl = avx_vl(insn), imm = (uint8_t)insn->imm;
     struct x86_ymm a, b, r;
-    avx_read_rm(cpu, insn, &b, vl, 0);
-    avx_get(cpu, insn->vex_v, &a);
+    if (!int66_sources(cpu, insn, &a, &b))
+        return;
+    unsigned vl = avx_vl(insn), imm = (uint8_t)insn->imm;
     for (unsigned l = 0; l < 2; l++) {
         unsigned sel = imm >> (3 * l);
         unsigned aoff = ((sel >> 2) & 1) * 4, boff = (sel & 3) * 4;

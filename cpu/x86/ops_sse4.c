@@ -147,16 +147,39 @@ static void op_38_int(struct x86_cpu *cpu, const struct x86_insn *insn)
     sse_int_exec(cpu, insn, o->fn, !o->mmx);
 }
 
-/** 66 0F 38 10/14/15: PBLENDVB, BLENDVPS, BLENDVPD (mask = XMM0 sign bits). */
-static void op_blendv(struct x86_cpu *cpu, const struct x86_insn *insn)
+/**
+ * The 66-only legacy forms: #UD without the 66 prefix (false), else the
+ * SSE #UD/#NM checks (sse_check()) and true.
+ */
+static bool sse66_check(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
     if (insn->mprefix != X86_PFX_66) {
         x86_op_ud(cpu, insn);
-        return;
+        return false;
     }
     sse_check(cpu);
-    union x86_xmm s, *d = &cpu->xmm[insn->reg & 15];
-    sse_read_rm(cpu, insn, &s, 16, true);
+    return true;
+}
+
+/**
+ * sse66_check(), then the xmm/m128 source (16-byte aligned) into @s.
+ * Returns the destination XMM register (ModRM.reg), or NULL after #UD.
+ */
+static union x86_xmm *sse66_operands(struct x86_cpu *cpu, const struct x86_insn *insn,
+                                     union x86_xmm *s)
+{
+    if (!sse66_check(cpu, insn))
+        return NULL;
+    sse_read_rm(cpu, insn, s, 16, true);
+    return &cpu->xmm[insn->reg & 15];
+}
+
+/** 66 0F 38 10/14/15: PBLENDVB, BLENDVPS, BLENDVPD (mask = XMM0 sign bits). */
+static void op_blendv(struct x86_cpu *cpu, const struct x86_insn *insn)
+{
+    union x86_xmm s, *d = sse66_operands(cpu, insn, &s);
+    if (!d)
+        return;
     unsigned sz = (insn->op & 0xff) == 0x10 ? 1 : (insn->op & 0xff) == 0x14 ? 4 : 8;
     const union x86_xmm m = cpu->xmm[0];
     for (unsigned i = 0; i < 16; i += sz)
@@ -167,13 +190,9 @@ static void op_blendv(struct x86_cpu *cpu, const struct x86_insn *insn)
 /** 66 0F 38 17: PTEST: ZF = (dst AND src) == 0, CF = (NOT dst AND src) == 0; others 0. */
 static void op_ptest(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
-    if (insn->mprefix != X86_PFX_66) {
-        x86_op_ud(cpu, insn);
+    union x86_xmm s, *d = sse66_operands(cpu, insn, &s);
+    if (!d)
         return;
-    }
-    sse_check(cpu);
-    union x86_xmm s, *d = &cpu->xmm[insn->reg & 15];
-    sse_read_rm(cpu, insn, &s, 16, true);
     bool zf = !((d->u64[0] & s.u64[0]) | (d->u64[1] & s.u64[1]));
     bool cf = !((~d->u64[0] & s.u64[0]) | (~d->u64[1] & s.u64[1]));
     x86_set_arith_flags(cpu, (zf ? X86_FLAG_ZF : 0) | (cf ? X86_FLAG_CF : 0));
@@ -241,12 +260,9 @@ static const sse_host_fn round_fns[16][4] = {
 static void op_round(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
     static const uint8_t size[4] = { 16, 16, 4, 8 };
-    if (insn->mprefix != X86_PFX_66) {
-        x86_op_ud(cpu, insn);
+    if (!sse66_check(cpu, insn))
         return;
-    }
     unsigned k = insn->op & 3;
-    sse_check(cpu);
     union x86_xmm s;
     sse_read_rm(cpu, insn, &s, size[k], size[k] == 16);
     sse_fp_run(cpu, round_fns[insn->imm & 15][k], &cpu->xmm[insn->reg & 15], &s);
@@ -277,13 +293,10 @@ static void host_dp(bool pd, unsigned imm, union x86_xmm *d, const union x86_xmm
 /** 66 0F 3A 40/41: DPPS / DPPD xmm, xmm/m128, imm8. */
 static void op_dp(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
-    if (insn->mprefix != X86_PFX_66) {
-        x86_op_ud(cpu, insn);
+    union x86_xmm s, *d = sse66_operands(cpu, insn, &s);
+    if (!d)
         return;
-    }
-    sse_check(cpu);
-    union x86_xmm s, r = cpu->xmm[insn->reg & 15];
-    sse_read_rm(cpu, insn, &s, 16, true);
+    union x86_xmm r = *d;
     uint32_t saved = sse_fp_begin(cpu);
     host_dp((insn->op & 0xff) == 0x41, (uint8_t)insn->imm, &r, &s);
     sse_fp_end(cpu, saved);
@@ -328,13 +341,9 @@ static void op_palignr(struct x86_cpu *cpu, const struct x86_insn *insn)
 /** 66 0F 3A 0C/0D/0E: BLENDPS, BLENDPD, PBLENDW with imm8 lane mask. */
 static void op_blend_imm(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
-    if (insn->mprefix != X86_PFX_66) {
-        x86_op_ud(cpu, insn);
+    union x86_xmm s, *d = sse66_operands(cpu, insn, &s);
+    if (!d)
         return;
-    }
-    sse_check(cpu);
-    union x86_xmm s, *d = &cpu->xmm[insn->reg & 15];
-    sse_read_rm(cpu, insn, &s, 16, true);
     unsigned op = insn->op & 0xff, imm = (uint8_t)insn->imm;
     unsigned sz = op == 0x0c ? 4 : op == 0x0d ? 8 : 2;
     for (unsigned i = 0; i < 16 / sz; i++)
@@ -345,11 +354,8 @@ static void op_blend_imm(struct x86_cpu *cpu, const struct x86_insn *insn)
 /** 66 0F 3A 14-17: PEXTRB, PEXTRW, PEXTRD/PEXTRQ, EXTRACTPS -> r/m. */
 static void op_pextr(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
-    if (insn->mprefix != X86_PFX_66) {
-        x86_op_ud(cpu, insn);
+    if (!sse66_check(cpu, insn))
         return;
-    }
-    sse_check(cpu);
     unsigned op = insn->op & 0xff, imm = (uint8_t)insn->imm;
     const union x86_xmm *s = &cpu->xmm[insn->reg & 15];
     unsigned sz;
@@ -377,11 +383,8 @@ static void op_pextr(struct x86_cpu *cpu, const struct x86_insn *insn)
 /** 66 0F 3A 20/21/22: PINSRB, INSERTPS, PINSRD/PINSRQ. */
 static void op_pinsr(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
-    if (insn->mprefix != X86_PFX_66) {
-        x86_op_ud(cpu, insn);
+    if (!sse66_check(cpu, insn))
         return;
-    }
-    sse_check(cpu);
     unsigned op = insn->op & 0xff, imm = (uint8_t)insn->imm;
     union x86_xmm *d = &cpu->xmm[insn->reg & 15];
     if (op == 0x21) {                                   /* INSERTPS */
@@ -410,13 +413,9 @@ static void op_pinsr(struct x86_cpu *cpu, const struct x86_insn *insn)
 /** 66 0F 3A 42: MPSADBW xmm, xmm/m128, imm8. */
 static void op_mpsadbw(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
-    if (insn->mprefix != X86_PFX_66) {
-        x86_op_ud(cpu, insn);
+    union x86_xmm s, r, *d = sse66_operands(cpu, insn, &s);
+    if (!d)
         return;
-    }
-    sse_check(cpu);
-    union x86_xmm s, *d = &cpu->xmm[insn->reg & 15], r;
-    sse_read_rm(cpu, insn, &s, 16, true);
     unsigned imm = (uint8_t)insn->imm, so = (imm & 3) * 4, dof = ((imm >> 2) & 1) * 4;
     for (unsigned i = 0; i < 8; i++) {
         unsigned sum = 0;

@@ -91,38 +91,24 @@ static void psadbw(union x86_xmm *d, const union x86_xmm *s, unsigned n)
 
 /* ---------------------------------------------------------------- packs and unpacks */
 
-static void packsswb(union x86_xmm *d, const union x86_xmm *s, unsigned n)
-{
-    union x86_xmm r = *d;
-    unsigned h = n / 2;   /* words per operand = n/2, bytes out per operand = n/2 */
-    for (unsigned i = 0; i < h; i++) {
-        r.s8[i] = sat_s8(d->s16[i]);
-        r.s8[h + i] = sat_s8(s->s16[i]);
+/*
+ * Narrow the field F lanes of @d, then of @s, with saturation (@sat) into
+ * the field T lanes of the result: @d's go to the low half, @s's to the high.
+ */
+#define PACK(name, T, F, sat)                                                       \
+    static void name(union x86_xmm *d, const union x86_xmm *s, unsigned n)          \
+    {                                                                               \
+        union x86_xmm r = *d;                                                       \
+        unsigned h = n / sizeof(d->F[0]);                                           \
+        for (unsigned i = 0; i < h; i++) {                                          \
+            r.T[i] = sat(d->F[i]);                                                  \
+            r.T[h + i] = sat(s->F[i]);                                              \
+        }                                                                           \
+        memcpy(d->u8, r.u8, n);                                                     \
     }
-    memcpy(d->u8, r.u8, n);
-}
-
-static void packuswb(union x86_xmm *d, const union x86_xmm *s, unsigned n)
-{
-    union x86_xmm r = *d;
-    unsigned h = n / 2;
-    for (unsigned i = 0; i < h; i++) {
-        r.u8[i] = sat_u8(d->s16[i]);
-        r.u8[h + i] = sat_u8(s->s16[i]);
-    }
-    memcpy(d->u8, r.u8, n);
-}
-
-static void packssdw(union x86_xmm *d, const union x86_xmm *s, unsigned n)
-{
-    union x86_xmm r = *d;
-    unsigned h = n / 4;
-    for (unsigned i = 0; i < h; i++) {
-        r.s16[i] = sat_s16(d->s32[i]);
-        r.s16[h + i] = sat_s16(s->s32[i]);
-    }
-    memcpy(d->u8, r.u8, n);
-}
+PACK(packsswb, s8, s16, sat_s8)
+PACK(packuswb, u8, s16, sat_u8)
+PACK(packssdw, s16, s32, sat_s16)
 
 /* Interleave lanes of @sz bytes from the low (@high = 0) or high half. */
 static void unpack(union x86_xmm *d, const union x86_xmm *s, unsigned n, unsigned sz, bool high)

@@ -463,6 +463,19 @@ static void arith_mem(struct x86_cpu *cpu, const struct x86_insn *insn, unsigned
         x87_pop(cpu);
 }
 
+/** ST(0) op ST(@i) (op /digit @d as in arith()), result to ST(0), then @pops pops. */
+static void arith_st0(struct x86_cpu *cpu, unsigned d, unsigned i, unsigned pops)
+{
+    union x86_fpreg x, y;
+    bool uf;
+    if (!st_get2(cpu, 0, &x, i, &y, &uf)) {
+        if (d == 2 || d == 3)
+            cmp_unordered(cpu);
+        return;
+    }
+    arith(cpu, d, x, y, 0, pops, uf);
+}
+
 /* ---------------------------------------------------------------- D8 */
 
 static void op_d8(struct x86_cpu *cpu, const struct x86_insn *insn)
@@ -473,15 +486,8 @@ static void op_d8(struct x86_cpu *cpu, const struct x86_insn *insn)
         arith_mem(cpu, insn, 0);
         return;
     }
-    unsigned d = x86_modrm_digit(insn), i = insn->modrm & 7;
-    union x86_fpreg x, y;
-    bool uf;
-    if (!st_get2(cpu, 0, &x, i, &y, &uf)) {
-        if (d == 2 || d == 3)
-            cmp_unordered(cpu);
-        return;
-    }
-    arith(cpu, d, x, y, 0, d == 3, uf);
+    unsigned d = x86_modrm_digit(insn);
+    arith_st0(cpu, d, insn->modrm & 7, d == 3);
 }
 
 /* DC and DE register forms: ST(i) = ST(i) op ST(0); SUB/SUBR and DIV/DIVR swap meaning. */
@@ -523,27 +529,14 @@ static void op_de(struct x86_cpu *cpu, const struct x86_insn *insn)
     }
     unsigned d = x86_modrm_digit(insn);
     if (d == 3) {                   /* DE D9: FCOMPP; other DE D8+i: #UD */
-        if ((insn->modrm & 7) != 1) {
+        if ((insn->modrm & 7) != 1)
             x86_op_ud(cpu, insn);
-            return;
-        }
-        union x86_fpreg x, y;
-        bool uf;
-        if (!st_get2(cpu, 0, &x, 1, &y, &uf)) {
-            cmp_unordered(cpu);
-            return;
-        }
-        arith(cpu, 2, x, y, 0, 2, uf);
+        else
+            arith_st0(cpu, 2, 1, 2);
         return;
     }
     if (d == 2) {                   /* DE D0+i: FCOMP alias */
-        union x86_fpreg x, y;
-        bool uf;
-        if (!st_get2(cpu, 0, &x, insn->modrm & 7, &y, &uf)) {
-            cmp_unordered(cpu);
-            return;
-        }
-        arith(cpu, 2, x, y, 0, 1, uf);
+        arith_st0(cpu, 2, insn->modrm & 7, 1);
         return;
     }
     arith_sti(cpu, insn, true);
@@ -568,6 +561,23 @@ static void fcomi(struct x86_cpu *cpu, const struct x86_insn *insn, bool unorder
     x86_set_arith_flags(cpu, ((sw & FSW_C3) ? X86_FLAG_ZF : 0) | ((sw & FSW_C2) ? X86_FLAG_PF : 0) |
                                  ((sw & FSW_C0) ? X86_FLAG_CF : 0));
     if (pop && !stop)
+        x87_pop(cpu);
+}
+
+/** FUCOM ST(@i) then @pops pops (DD E0+i/E8+i FUCOM/FUCOMP, DA E9 FUCOMPP). */
+static void fucom(struct x86_cpu *cpu, unsigned i, unsigned pops)
+{
+    union x86_fpreg x, y;
+    if (!st_get(cpu, 0, &x) || !st_get(cpu, i, &y)) {
+        cmp_unordered(cpu);
+        return;
+    }
+    long double a = x.f, b = y.f;
+    uint16_t sw = hx(cpu, HX_UCOM, &a, &b, NULL);
+    if (x87_flags(cpu, sw, FSW_CC))
+        return;
+    cpu->fsw &= ~FSW_C1;
+    while (pops--)
         x87_pop(cpu);
 }
 
@@ -602,18 +612,7 @@ static void op_da(struct x86_cpu *cpu, const struct x86_insn *insn)
         return;
     }
     if (insn->modrm == 0xe9) {      /* FUCOMPP */
-        union x86_fpreg x, y;
-        if (!st_get(cpu, 0, &x) || !st_get(cpu, 1, &y)) {
-            cmp_unordered(cpu);
-            return;
-        }
-        long double a = x.f, b = y.f;
-        uint16_t sw = hx(cpu, HX_UCOM, &a, &b, NULL);
-        if (x87_flags(cpu, sw, FSW_CC))
-            return;
-        cpu->fsw &= ~FSW_C1;
-        x87_pop(cpu);
-        x87_pop(cpu);
+        fucom(cpu, 1, 2);
         return;
     }
     x86_op_ud(cpu, insn);
@@ -647,10 +646,12 @@ static void push_loaded(struct x86_cpu *cpu, long double v, uint16_t sw)
  * stores the indefinite of the destination format. An unmasked exception
  * (stack underflow, #IA, #O, #U; not #P) leaves memory unchanged and the
  * stack unpopped (SDM Vol. 1 8.5), so it cannot fault on the destination;
- * otherwise the write (which may #PF) happens before any FPU state changes.
+ * otherwise the write (which may #PF) happens before any FPU state changes
+ * (but FIP/FDP/FOP, recorded first).
  */
 static void store_st0(struct x86_cpu *cpu, const struct x86_insn *insn, int hk, unsigned size, bool pop)
 {
+    x87_set_pointers(cpu, insn);
     gva_t lin = x86_mem_linear(cpu, insn, size, MMU_WRITE);
     unsigned p = st_phys(cpu, 0);
     bool empty = tag_of(cpu, p) == FTAG_EMPTY;
@@ -832,6 +833,58 @@ static void env_op(struct x86_cpu *cpu, const struct x86_insn *insn, bool save, 
     }
 }
 
+/* ---------------------------------------------------------------- register moves, FLD/FILD m */
+
+/** FXCH ST(@i) (D9 C8+i and the undocumented DD C8+i, DF C8+i). */
+static void fxch(struct x86_cpu *cpu, unsigned i)
+{
+    union x86_fpreg x, y;
+    if (!st_get(cpu, 0, &x) || !st_get(cpu, i, &y))
+        return;
+    cpu->fsw &= ~FSW_C1;
+    st_write(cpu, 0, y);
+    st_write(cpu, i, x);
+}
+
+/** FST/FSTP ST(@i) (DD D0+i/D8+i and the undocumented DF D0+i/D8+i). */
+static void fst_sti(struct x86_cpu *cpu, unsigned i, bool pop)
+{
+    union x86_fpreg x;
+    if (!st_get(cpu, 0, &x))
+        return;
+    cpu->fsw &= ~FSW_C1;
+    st_write(cpu, i, x);
+    if (pop)
+        x87_pop(cpu);
+}
+
+/** FFREE ST(@i) (DD C0+i; C0-C3 undefined, hardware: C1 = 0), and FFREEP's first half. */
+static void ffree(struct x86_cpu *cpu, unsigned i)
+{
+    cpu->fsw &= ~FSW_C1;
+    set_tag(cpu, st_phys(cpu, i), FTAG_EMPTY);
+}
+
+/** FLD m32fp / m64fp (@op HX_LDF32 / HX_LDF64, @size bytes). */
+static void fld_mem(struct x86_cpu *cpu, const struct x86_insn *insn, enum hx_op op, unsigned size)
+{
+    uint64_t raw = x86_mem_read(cpu, insn, size);
+    uint32_t raw32 = (uint32_t)raw;
+    x87_set_pointers(cpu, insn);
+    long double a = 0, b = 0;
+    uint16_t sw = hx(cpu, op, &a, &b, size == 4 ? (void *)&raw32 : (void *)&raw);
+    push_loaded(cpu, a, sw);
+}
+
+/** FILD m16int / m32int / m64int (@size 2, 4, 8 bytes): every value converts exactly. */
+static void fild(struct x86_cpu *cpu, const struct x86_insn *insn, unsigned size)
+{
+    uint64_t raw = x86_mem_read(cpu, insn, size);
+    int64_t v = size == 2 ? (int16_t)raw : size == 4 ? (int32_t)raw : (int64_t)raw;
+    x87_set_pointers(cpu, insn);
+    push_loaded(cpu, (long double)v, 0);
+}
+
 /* ---------------------------------------------------------------- D9 */
 
 static void d9_reg(struct x86_cpu *cpu, const struct x86_insn *insn)
@@ -859,11 +912,7 @@ static void d9_reg(struct x86_cpu *cpu, const struct x86_insn *insn)
         return;
     }
     if (m >= 0xc8 && m <= 0xcf) {                       /* FXCH ST(i) */
-        if (!st_get(cpu, 0, &x) || !st_get(cpu, i, &y))
-            return;
-        cpu->fsw &= ~FSW_C1;
-        st_write(cpu, 0, y);
-        st_write(cpu, i, x);
+        fxch(cpu, i);
         return;
     }
     if (m == 0xd0)                                      /* FNOP */
@@ -1036,19 +1085,13 @@ static void op_d9(struct x86_cpu *cpu, const struct x86_insn *insn)
         return;
     }
     switch (d) {
-    case 0: {                                           /* FLD m32fp */
+    case 0:                                             /* FLD m32fp */
         x87_check_wait(cpu);
-        uint32_t f = (uint32_t)x86_mem_read(cpu, insn, 4);
-        x87_set_pointers(cpu, insn);
-        long double a = 0, b = 0;
-        uint16_t sw = hx(cpu, HX_LDF32, &a, &b, &f);
-        push_loaded(cpu, a, sw);
+        fld_mem(cpu, insn, HX_LDF32, 4);
         return;
-    }
     case 2:
     case 3:                                             /* FST/FSTP m32fp */
         x87_check_wait(cpu);
-        x87_set_pointers(cpu, insn);
         store_st0(cpu, insn, HX_STF32, 4, d == 3);
         return;
     case 4:                                             /* FLDENV */
@@ -1107,15 +1150,10 @@ static void op_db(struct x86_cpu *cpu, const struct x86_insn *insn)
     }
     x87_check_wait(cpu);
     switch (d) {
-    case 0: {                                           /* FILD m32int */
-        int32_t v = (int32_t)x86_mem_read(cpu, insn, 4);
-        x87_set_pointers(cpu, insn);
-        push_loaded(cpu, (long double)v, 0);
-        return;
-    }
-    case 1: x87_set_pointers(cpu, insn); store_st0(cpu, insn, HX_ISTT32, 4, true); return;
-    case 2: x87_set_pointers(cpu, insn); store_st0(cpu, insn, HX_IST32, 4, false); return;
-    case 3: x87_set_pointers(cpu, insn); store_st0(cpu, insn, HX_IST32, 4, true); return;
+    case 0: fild(cpu, insn, 4); return;                 /* FILD m32int */
+    case 1: store_st0(cpu, insn, HX_ISTT32, 4, true); return;
+    case 2: store_st0(cpu, insn, HX_IST32, 4, false); return;
+    case 3: store_st0(cpu, insn, HX_IST32, 4, true); return;
     case 5: {                                           /* FLD m80fp */
         union x86_fpreg r;
         memset(&r, 0, sizeof(r));
@@ -1129,7 +1167,7 @@ static void op_db(struct x86_cpu *cpu, const struct x86_insn *insn)
         x87_push(cpu, r);
         return;
     }
-    case 7: x87_set_pointers(cpu, insn); store_st0(cpu, insn, -1, 10, true); return;
+    case 7: store_st0(cpu, insn, -1, 10, true); return;
     default: x86_op_ud(cpu, insn);
     }
 }
@@ -1142,61 +1180,34 @@ static void op_dd(struct x86_cpu *cpu, const struct x86_insn *insn)
     if (!(insn->flags & X86_INSN_MEM)) {
         x87_check_wait(cpu);
         x87_set_pointers(cpu, insn);
-        union x86_fpreg x, y;
         switch (d) {
-        case 0:                                         /* FFREE ST(i) (C0-C3 undefined; hw: C1 = 0) */
-            cpu->fsw &= ~FSW_C1;
-            set_tag(cpu, st_phys(cpu, i), FTAG_EMPTY);
+        case 0:                                         /* FFREE ST(i) */
+            ffree(cpu, i);
             return;
         case 1:                                         /* FXCH alias */
-            if (!st_get(cpu, 0, &x) || !st_get(cpu, i, &y))
-                return;
-            cpu->fsw &= ~FSW_C1;
-            st_write(cpu, 0, y);
-            st_write(cpu, i, x);
+            fxch(cpu, i);
             return;
         case 2:
         case 3:                                         /* FST / FSTP ST(i) */
-            if (!st_get(cpu, 0, &x))
-                return;
-            cpu->fsw &= ~FSW_C1;
-            st_write(cpu, i, x);
-            if (d == 3)
-                x87_pop(cpu);
+            fst_sti(cpu, i, d == 3);
             return;
         case 4:
-        case 5: {                                       /* FUCOM / FUCOMP ST(i) */
-            if (!st_get(cpu, 0, &x) || !st_get(cpu, i, &y)) {
-                cmp_unordered(cpu);
-                return;
-            }
-            long double a = x.f, b = y.f;
-            uint16_t sw = hx(cpu, HX_UCOM, &a, &b, NULL);
-            if (x87_flags(cpu, sw, FSW_CC))
-                return;
-            cpu->fsw &= ~FSW_C1;
-            if (d == 5)
-                x87_pop(cpu);
+        case 5:                                         /* FUCOM / FUCOMP ST(i) */
+            fucom(cpu, i, d == 5);
             return;
-        }
         default:
             x86_op_ud(cpu, insn);
             return;
         }
     }
     switch (d) {
-    case 0: {                                           /* FLD m64fp */
+    case 0:                                             /* FLD m64fp */
         x87_check_wait(cpu);
-        uint64_t f = x86_mem_read(cpu, insn, 8);
-        x87_set_pointers(cpu, insn);
-        long double a = 0, b = 0;
-        uint16_t sw = hx(cpu, HX_LDF64, &a, &b, &f);
-        push_loaded(cpu, a, sw);
+        fld_mem(cpu, insn, HX_LDF64, 8);
         return;
-    }
-    case 1: x87_check_wait(cpu); x87_set_pointers(cpu, insn); store_st0(cpu, insn, HX_ISTT64, 8, true); return;
+    case 1: x87_check_wait(cpu); store_st0(cpu, insn, HX_ISTT64, 8, true); return;
     case 2:
-    case 3: x87_check_wait(cpu); x87_set_pointers(cpu, insn); store_st0(cpu, insn, HX_STF64, 8, d == 3); return;
+    case 3: x87_check_wait(cpu); store_st0(cpu, insn, HX_STF64, 8, d == 3); return;
     case 4: x87_check_nowait(cpu); env_op(cpu, insn, false, true); return;   /* FRSTOR */
     case 6: x87_check_nowait(cpu); env_op(cpu, insn, true, true); return;    /* FNSAVE */
     case 7: x87_check_nowait(cpu); x86_mem_write(cpu, insn, 2, cpu->fsw); return;  /* FNSTSW m16 */
@@ -1222,40 +1233,23 @@ static void op_df(struct x86_cpu *cpu, const struct x86_insn *insn)
         else if (d == 6)
             fcomi(cpu, insn, false, true);
         else if (d == 0) {                              /* FFREEP (undocumented alias) */
-            cpu->fsw &= ~FSW_C1;
-            set_tag(cpu, st_phys(cpu, insn->modrm & 7), FTAG_EMPTY);
+            ffree(cpu, insn->modrm & 7);
             x87_pop(cpu);
-        } else if (d == 1) {                            /* DF C8+i: FXCH alias (undocumented) */
-            union x86_fpreg x, y;
-            unsigned i = insn->modrm & 7;
-            if (!st_get(cpu, 0, &x) || !st_get(cpu, i, &y))
-                return;
-            cpu->fsw &= ~FSW_C1;
-            st_write(cpu, 0, y);
-            st_write(cpu, i, x);
-        } else if (d == 2 || d == 3) {                  /* DF D0+i / D8+i: FSTP alias (undocumented) */
-            union x86_fpreg x;
-            if (!st_get(cpu, 0, &x))
-                return;
-            cpu->fsw &= ~FSW_C1;
-            st_write(cpu, insn->modrm & 7, x);
-            x87_pop(cpu);
-        } else
+        } else if (d == 1)                              /* DF C8+i: FXCH alias (undocumented) */
+            fxch(cpu, insn->modrm & 7);
+        else if (d == 2 || d == 3)                      /* DF D0+i / D8+i: FSTP alias (undocumented) */
+            fst_sti(cpu, insn->modrm & 7, true);
+        else
             x86_op_ud(cpu, insn);
         return;
     }
     x87_check_wait(cpu);
     switch (d) {
-    case 0:
-    case 5: {                                           /* FILD m16int / m64int */
-        int64_t v = d == 0 ? (int16_t)x86_mem_read(cpu, insn, 2) : (int64_t)x86_mem_read(cpu, insn, 8);
-        x87_set_pointers(cpu, insn);
-        push_loaded(cpu, (long double)v, 0);
-        return;
-    }
-    case 1: x87_set_pointers(cpu, insn); store_st0(cpu, insn, HX_ISTT16, 2, true); return;
-    case 2: x87_set_pointers(cpu, insn); store_st0(cpu, insn, HX_IST16, 2, false); return;
-    case 3: x87_set_pointers(cpu, insn); store_st0(cpu, insn, HX_IST16, 2, true); return;
+    case 0: fild(cpu, insn, 2); return;                 /* FILD m16int */
+    case 5: fild(cpu, insn, 8); return;                 /* FILD m64int */
+    case 1: store_st0(cpu, insn, HX_ISTT16, 2, true); return;
+    case 2: store_st0(cpu, insn, HX_IST16, 2, false); return;
+    case 3: store_st0(cpu, insn, HX_IST16, 2, true); return;
     case 4: {                                           /* FBLD m80bcd */
         uint8_t bcd[10];
         x86_read_bytes(cpu, x86_mem_linear(cpu, insn, 10, MMU_READ), bcd, 10);
@@ -1265,8 +1259,8 @@ static void op_df(struct x86_cpu *cpu, const struct x86_insn *insn)
         push_loaded(cpu, a, sw);
         return;
     }
-    case 6: x87_set_pointers(cpu, insn); store_st0(cpu, insn, HX_BSTP, 10, true); return;
-    case 7: x87_set_pointers(cpu, insn); store_st0(cpu, insn, HX_IST64, 8, true); return;
+    case 6: store_st0(cpu, insn, HX_BSTP, 10, true); return;
+    case 7: store_st0(cpu, insn, HX_IST64, 8, true); return;
     default: x86_op_ud(cpu, insn);
     }
 }

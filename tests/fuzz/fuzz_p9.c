@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "devices/p9.h"
+#include "tests/fuzz/fuzz_main.h"
 
 static struct p9_server *srv;
 static uint8_t resp[P9_MAX_MSIZE];
@@ -57,19 +58,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     return 0;
 }
-
-#ifdef FUZZ_STANDALONE
-int main(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        if (!f)
-            continue;
-        static uint8_t buf[1 << 20];
-        size_t n = fread(buf, 1, sizeof(buf), f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, n);
-    }
-    return 0;
-}
-#endif

@@ -11,6 +11,7 @@
  * main() that runs the files named on the command line once each.
  */
 #include "frontend/qmp.c"
+#include "tests/fuzz/fuzz_main.h"
 
 static struct machine fm;
 static struct qmp fq;
@@ -29,13 +30,7 @@ static void check_sink(struct qmp *q, const char *buf, size_t len)
 
 static void setup(void)
 {
-    if (guest_mem_init_pc(&fm.mem, 16ull << 20, 0xC0000000ull, NULL))
-        abort();
-    bus_init(&fm.bus);
-    fm.cpus[0] = x86_vcpu_create(0, X86_CPU_MAX, &fm.mem, &fm.bus);
-    if (!fm.cpus[0])
-        abort();
-    fm.ncpus = 1;
+    fuzz_machine_one_cpu(&fm);
     fq.m = &fm;
     fq.fd = -1;
     fq.listen_fd = -1;
@@ -55,19 +50,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fm.bus.request = MACHINE_REQ_NONE;
     return 0;
 }
-
-#ifdef FUZZ_STANDALONE
-int main(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        if (!f)
-            continue;
-        static uint8_t buf[1 << 20];
-        size_t n = fread(buf, 1, sizeof(buf), f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, n);
-    }
-    return 0;
-}
-#endif

@@ -13,6 +13,7 @@
  * line once each.
  */
 #include "frontend/gdbstub.c"
+#include "tests/fuzz/fuzz_main.h"
 
 static struct machine fm;
 static struct gdbstub fgs;
@@ -38,13 +39,7 @@ static void check_sink(struct gdbstub *gs, const char *buf, size_t len)
 
 static void setup(void)
 {
-    if (guest_mem_init_pc(&fm.mem, 16ull << 20, 0xC0000000ull, NULL))
-        abort();
-    bus_init(&fm.bus);
-    fm.cpus[0] = x86_vcpu_create(0, X86_CPU_MAX, &fm.mem, &fm.bus);
-    if (!fm.cpus[0])
-        abort();
-    fm.ncpus = 1;
+    fuzz_machine_one_cpu(&fm);
     fgs.m = &fm;
     fgs.fd = -1;
     fgs.listen_fd = -1;
@@ -67,19 +62,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fm.cpus[0]->ops->set_single_step(fm.cpus[0], false);
     return 0;
 }
-
-#ifdef FUZZ_STANDALONE
-int main(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        if (!f)
-            continue;
-        static uint8_t buf[1 << 20];
-        size_t n = fread(buf, 1, sizeof(buf), f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, n);
-    }
-    return 0;
-}
-#endif

@@ -68,8 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!ready)
         setup();
-    uint8_t *ram = vfuzz_ram();
-    memset(ram, 0, VFUZZ_RAM_BYTES);
+    memset(vfuzz_ram(), 0, VFUZZ_RAM_BYTES);
     for (unsigned i = 0; i < NDEV; i++) {
         uint64_t b = VFUZZ_MMIO_BASE + 0x200 * i;
         io_space_write(&bus.mmio, b + 0x070, 0, 4);     /* Status = 0: reset */
@@ -80,15 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (in.n) {
         unsigned op = vfuzz_u8(&in) % 3;
         if (op == 2) {
-            uint32_t a = vfuzz_u32(&in) % VFUZZ_RAM_BYTES;
-            uint32_t n = vfuzz_u8(&in);
-            if (n > in.n)
-                n = (uint32_t)in.n;
-            if (n > VFUZZ_RAM_BYTES - a)
-                n = VFUZZ_RAM_BYTES - a;
-            memcpy(ram + a, in.p, n);
-            in.p += n;
-            in.n -= n;
+            vfuzz_poke(&in);
             continue;
         }
         unsigned dev = vfuzz_u8(&in) % NDEV;
@@ -96,14 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint64_t off = (ob & 0x80) ? 0x100u + (ob & 0x7F) : (ob & 0x7Fu) * 4;
         uint64_t addr = VFUZZ_MMIO_BASE + 0x200 * dev + off;
         unsigned sz = sizes[vfuzz_u8(&in) % 6];
-        if (op == 0) {
-            uint64_t v = vfuzz_u32(&in);
-            if (sz == 8)
-                v |= (uint64_t)vfuzz_u32(&in) << 32;
-            io_space_write(&bus.mmio, addr, v, sz);
-        } else {
-            io_space_read(&bus.mmio, addr, sz);
-        }
+        vfuzz_access(&bus.mmio, &in, addr, sz, op == 0);
     }
     static const uint32_t seed_rings[] = { 0x12000, 0x32000, 0x42000 };     /* used rings of the seeds */
     vfuzz_trace_used(seed_rings, 3);

@@ -125,7 +125,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!host)
         setup();
     restore();
-    uint8_t *ram = vfuzz_ram();
     struct vfuzz_in in = { data, size };
     while (in.n) {
         unsigned op = vfuzz_u8(&in) % 5;
@@ -145,24 +144,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             else
                 addr = bar_addr(dev, 0) + (region & 3) * 0x1000u + vfuzz_u8(&in);
             unsigned sz = sizes[vfuzz_u8(&in) % 4];
-            if (op == 2) {
-                uint64_t v = vfuzz_u32(&in);
-                if (sz == 8)
-                    v |= (uint64_t)vfuzz_u32(&in) << 32;
-                io_space_write(&bus.mmio, addr, v, sz);
-            } else {
-                io_space_read(&bus.mmio, addr, sz);
-            }
+            vfuzz_access(&bus.mmio, &in, addr, sz, op == 2);
         } else {
-            uint32_t a = vfuzz_u32(&in) % VFUZZ_RAM_BYTES;
-            uint32_t n = vfuzz_u8(&in);
-            if (n > in.n)
-                n = (uint32_t)in.n;
-            if (n > VFUZZ_RAM_BYTES - a)
-                n = VFUZZ_RAM_BYTES - a;
-            memcpy(ram + a, in.p, n);
-            in.p += n;
-            in.n -= n;
+            vfuzz_poke(&in);
         }
     }
     static const uint32_t seed_rings[] = { 0x12000, 0x32000, 0x42000 };     /* used rings of the seeds */

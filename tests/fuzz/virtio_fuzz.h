@@ -52,6 +52,7 @@
 #include "devices/virtio.h"
 #include "mmu/mmu.h"
 #include "util/log.h"
+#include "tests/fuzz/fuzz_main.h"
 
 #define VFUZZ_RAM_BYTES  (1u << 20)
 #define VFUZZ_QUEUES     4u
@@ -124,6 +125,40 @@ static inline uint32_t vfuzz_u32(struct vfuzz_in *in)
 {
     uint32_t lo = vfuzz_u16(in);
     return lo | (uint32_t)vfuzz_u16(in) << 16;
+}
+
+/**
+ * A driver's register access of @sz bytes at @addr in @space: with @write,
+ * of the value in the next le32 operand (two for @sz 8), else a read.
+ */
+static inline void vfuzz_access(struct io_space *space, struct vfuzz_in *in, uint64_t addr,
+                                unsigned sz, bool write)
+{
+    if (!write) {
+        io_space_read(space, addr, sz);
+        return;
+    }
+    uint64_t v = vfuzz_u32(in);
+    if (sz == 8)
+        v |= (uint64_t)vfuzz_u32(in) << 32;
+    io_space_write(space, addr, v, sz);
+}
+
+/**
+ * POKE operands: le32 address (mod VFUZZ_RAM_BYTES), a length byte, then
+ * that many bytes (fewer if the input or RAM ends) written raw into guest RAM.
+ */
+static inline void vfuzz_poke(struct vfuzz_in *in)
+{
+    uint32_t a = vfuzz_u32(in) % VFUZZ_RAM_BYTES;
+    uint32_t n = vfuzz_u8(in);
+    if (n > in->n)
+        n = (uint32_t)in->n;
+    if (n > VFUZZ_RAM_BYTES - a)
+        n = VFUZZ_RAM_BYTES - a;
+    memcpy(vfuzz_ram() + a, in->p, n);
+    in->p += n;
+    in->n -= n;
 }
 
 /**
@@ -335,18 +370,9 @@ static inline bool vfuzz_run(struct vfuzz_driver *d, const uint8_t *data, size_t
             vfuzz_kick(d->vdev, q);
             break;
         }
-        case VFUZZ_POKE: {
-            uint32_t a = vfuzz_u32(&in) % VFUZZ_RAM_BYTES;
-            uint32_t n = vfuzz_u8(&in);
-            if (n > in.n)
-                n = (uint32_t)in.n;
-            if (n > VFUZZ_RAM_BYTES - a)
-                n = VFUZZ_RAM_BYTES - a;
-            memcpy(ram + a, in.p, n);
-            in.p += n;
-            in.n -= n;
+        case VFUZZ_POKE:
+            vfuzz_poke(&in);
             break;
-        }
         case VFUZZ_EVENT: {
             unsigned q = vfuzz_u8(&in) % VFUZZ_QUEUES;
             struct virtqueue *vq = &d->vdev->vq[q];
@@ -377,23 +403,5 @@ static inline bool vfuzz_run(struct vfuzz_driver *d, const uint8_t *data, size_t
     }
     return true;
 }
-
-/** libFuzzer's entry point runs the targets' own function; this main() is for builds without it. */
-#ifdef FUZZ_STANDALONE
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int main(int argc, char **argv)
-{
-    static uint8_t buf[1 << 20];
-    for (int i = 1; i < argc; i++) {
-        FILE *fp = fopen(argv[i], "rb");
-        if (!fp)
-            continue;
-        size_t n = fread(buf, 1, sizeof(buf), fp);
-        fclose(fp);
-        LLVMFuzzerTestOneInput(buf, n);
-    }
-    return 0;
-}
-#endif
 
 #endif

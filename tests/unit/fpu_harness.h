@@ -181,8 +181,22 @@ static void emit_mov_rdi(unsigned reg, uint32_t disp, bool load)
     emit32(disp);
 }
 
-/** Build the host stub for @insn (@n bytes) into an executable page. */
-static hstub_fn hstub_build(const uint8_t *insn, size_t n)
+/* Where a stub finds its data, as offsets from RDI (the state block it is called with). */
+struct stub_layout {
+    uint32_t host, in, out;         /* the harness's own x87/SSE(/AVX) image, input, output */
+    uint32_t gpr_in, gpr_out;       /* uint64_t[16] indexed by register number */
+    uint32_t flags_in, flags_out;
+};
+
+/*
+ * Build the host stub for @insn (@n bytes) into an executable page: save the
+ * harness's own state to @l->host and load @l->in (@emit_state emits the
+ * save, or with @restore the load, of the image at [rdi + disp32]), load the
+ * GPRs of HS_GPRS_USED and RFLAGS, run the instruction, store GPRs and
+ * RFLAGS, save the result to @l->out and load @l->host again.
+ */
+static hstub_fn stub_build(const uint8_t *insn, size_t n, const struct stub_layout *l,
+                           void (*emit_state)(bool restore, uint32_t disp))
 {
     if (!h_code) {
         h_code = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -192,32 +206,46 @@ static hstub_fn hstub_build(const uint8_t *insn, size_t n)
     h_len = 0;
     static const uint8_t prologue[] = { 0x53, 0x55, 0x41, 0x54, 0x41, 0x55, 0x41, 0x56, 0x41, 0x57 };
     emit(prologue, sizeof(prologue));
-    emit((uint8_t[]){ 0x48, 0x0f, 0xae, 0x87 }, 4);                  /* fxsave64 [rdi+fx_host] */
-    emit32(offsetof(struct hstate, fx_host));
-    emit((uint8_t[]){ 0x48, 0x0f, 0xae, 0x8f }, 4);                  /* fxrstor64 [rdi+fx_in] */
-    emit32(offsetof(struct hstate, fx_in));
+    emit_state(false, l->host);
+    emit_state(true, l->in);
     for (unsigned r = 0; r < 16; r++)
         if (HS_GPRS_USED & (1u << r))
-            emit_mov_rdi(r, offsetof(struct hstate, gpr_in) + 8 * r, true);
+            emit_mov_rdi(r, l->gpr_in + 8 * r, true);
     emit((uint8_t[]){ 0x57 }, 1);                                    /* push rdi */
     emit((uint8_t[]){ 0xff, 0xb7 }, 2);                              /* push [rdi+flags_in] */
-    emit32(offsetof(struct hstate, flags_in));
+    emit32(l->flags_in);
     emit((uint8_t[]){ 0x9d }, 1);                                    /* popfq */
     emit(insn, n);
     emit((uint8_t[]){ 0x9c, 0x48, 0x8b, 0x7c, 0x24, 0x08 }, 6);      /* pushfq; mov rdi,[rsp+8] */
     emit((uint8_t[]){ 0x8f, 0x87 }, 2);                              /* pop [rdi+flags_out] */
-    emit32(offsetof(struct hstate, flags_out));
+    emit32(l->flags_out);
     emit((uint8_t[]){ 0x48, 0x83, 0xc4, 0x08 }, 4);                  /* add rsp, 8 */
     for (unsigned r = 0; r < 16; r++)
         if (HS_GPRS_USED & (1u << r))
-            emit_mov_rdi(r, offsetof(struct hstate, gpr_out) + 8 * r, false);
-    emit((uint8_t[]){ 0x48, 0x0f, 0xae, 0x87 }, 4);                  /* fxsave64 [rdi+fx_out] */
-    emit32(offsetof(struct hstate, fx_out));
-    emit((uint8_t[]){ 0x48, 0x0f, 0xae, 0x8f }, 4);                  /* fxrstor64 [rdi+fx_host] */
-    emit32(offsetof(struct hstate, fx_host));
+            emit_mov_rdi(r, l->gpr_out + 8 * r, false);
+    emit_state(false, l->out);
+    emit_state(true, l->host);
     static const uint8_t epilogue[] = { 0x41, 0x5f, 0x41, 0x5e, 0x41, 0x5d, 0x41, 0x5c, 0x5d, 0x5b, 0xc3 };
     emit(epilogue, sizeof(epilogue));
     return (hstub_fn)(void *)h_code;
+}
+
+/* fxsave64 / fxrstor64 [rdi + disp32] */
+static void emit_fx(bool restore, uint32_t disp)
+{
+    emit((uint8_t[]){ 0x48, 0x0f, 0xae, restore ? 0x8f : 0x87 }, 4);
+    emit32(disp);
+}
+
+/** Build the host stub for @insn (@n bytes) into an executable page (FXSAVE images). */
+static hstub_fn hstub_build(const uint8_t *insn, size_t n)
+{
+    static const struct stub_layout l = {
+        offsetof(struct hstate, fx_host), offsetof(struct hstate, fx_in), offsetof(struct hstate, fx_out),
+        offsetof(struct hstate, gpr_in), offsetof(struct hstate, gpr_out),
+        offsetof(struct hstate, flags_in), offsetof(struct hstate, flags_out),
+    };
+    return stub_build(insn, n, &l, emit_fx);
 }
 
 /* ---------------------------------------------------------------- qtemu side */

@@ -134,12 +134,35 @@ Test(walk_trace, not_present_stops)
     cr_assert_lt(x86_walk_trace(&mem, &ctx4, 9ull << 21, collect, &ss, &gpa), 0);
     cr_assert_eq(ss.n, 3);
     cr_assert_eq(ss.s[2].entry & P, 0);
-    /* A table outside RAM: reported as not RAM. */
-    put64(0x10000, 1, 0x7ff00000000ull | P);
+    /* A table outside RAM (below MAXPHYADDR, so no reserved bit): reported as not RAM. */
+    put64(0x10000, 1, 0xff00000000ull | P);
     ss.n = 0;
     cr_assert_lt(x86_walk_trace(&mem, &ctx4, 1ull << 39, collect, &ss, &gpa), 0);
     cr_assert_eq(ss.n, 2);
     cr_assert(ss.s[1].not_ram);
+}
+
+/*
+ * A reserved bit ends the walk where x86_walk() would #PF with RSVD: bit 45
+ * of a PDE (bits 51:MAXPHYADDR, SDM Vol. 3A 4.5.4 Table 4-17; MAXPHYADDR is
+ * 40 here), and PS in a PML4E (Table 4-15). The entry is reported, then -EFAULT.
+ */
+Test(walk_trace, reserved_bit_stops)
+{
+    put64(0x10000, 0, 0x11000 | P);
+    put64(0x11000, 0, 0x12000 | P);
+    put64(0x12000, 9, 0x13000 | P | (1ull << 45));
+    put64(0x13000, 0, 0x345000 | P);
+    struct steps ss = { .n = 0 };
+    gpa_t gpa;
+    cr_assert_lt(x86_walk_trace(&mem, &ctx4, 9ull << 21, collect, &ss, &gpa), 0);
+    cr_assert_eq(ss.n, 3);
+    cr_assert_eq(ss.s[2].entry, 0x13000 | P | (1ull << 45));
+    put64(0x10000, 2, 0x11000 | P | PS);
+    ss.n = 0;
+    cr_assert_lt(x86_walk_trace(&mem, &ctx4, 2ull << 39, collect, &ss, &gpa), 0);
+    cr_assert_eq(ss.n, 1);
+    cr_assert(!ss.s[0].leaf);
 }
 
 /* 32-bit paging (4.3): 4-byte entries, PDE index 31:22, 4 MiB page with CR4.PSE. */

@@ -38,12 +38,82 @@
 static const uint8_t callee_a[] = { 0x48, 0x83, 0xc0, 0x01, 0xc3 };   /* add rax, 1 ; ret */
 static const uint8_t callee_b[] = { 0x48, 0x83, 0xc3, 0x01, 0xc3 };   /* add rbx, 1 ; ret */
 
-/* rel32 of a CALL at @at (5 bytes) to @to. */
-static void put_call(uint8_t *p, uint64_t at, uint64_t to)
+/* A program assembled for H_KCODE. */
+struct prog {
+    uint8_t code[64];
+    size_t n;
+};
+
+static void put(struct prog *p, const uint8_t *b, size_t len)
 {
-    int32_t rel = (int32_t)(to - (at + 5));
-    p[0] = 0xe8;
-    memcpy(p + 1, &rel, 4);
+    memcpy(p->code + p->n, b, len);
+    p->n += len;
+}
+
+/* CALL rel32 to @to. */
+static void put_call(struct prog *p, uint64_t to)
+{
+    int32_t rel = (int32_t)(to - (H_KCODE + p->n + 5));
+    p->code[p->n++] = 0xe8;
+    memcpy(p->code + p->n, &rel, 4);
+    p->n += 4;
+}
+
+/* DEC @reg32 (ModRM byte @modrm: 0xc9 ECX, 0xce ESI); JNZ rel8 back to offset @to. */
+static void put_dec_jnz(struct prog *p, uint8_t modrm, size_t to)
+{
+    put(p, (const uint8_t[]){ 0xff, modrm, 0x75, (uint8_t)(to - (p->n + 4)) }, 4);
+}
+
+/* MOV ECX, @count. */
+static void put_mov_ecx(struct prog *p, uint8_t count)
+{
+    put(p, (const uint8_t[]){ 0xb9, count, 0, 0, 0 }, 5);
+}
+
+/* Load @p at H_KCODE and run it with interrupts off: it must end at its final HLT. */
+static void run_prog(struct sys_env *e, const struct prog *p)
+{
+    h_code(e, H_KCODE, p->code, p->n);
+    e->cpu->rflags &= ~X86_FLAG_IF;
+    cr_assert_eq(h_run(e), VCPU_EXIT_HALT);
+    cr_assert_eq(e->cpu->rip, H_KCODE + p->n, "stopped at the final HLT (rip %#lx)",
+                 (unsigned long)e->cpu->rip);
+}
+
+/*
+ * CALLEE mapped to callee_a's page, then (after @sw, @swn bytes) to
+ * callee_b's; the program calls it 5 times in each mapping:
+ *        mov esi, 2
+ * outer: mov ecx, 5
+ * inner: call CALLEE
+ *        dec ecx
+ *        jnz inner
+ *        <sw>
+ *        dec esi
+ *        jnz outer
+ *        hlt
+ * and each callee must have run 5 times (a stale link would run callee_a 10).
+ */
+static void run_relink(struct sys_env *e, const uint8_t *sw, size_t swn)
+{
+    h_code(e, CALLEE, callee_a, sizeof(callee_a));
+    h_code(e, ALT_PHYS, callee_b, sizeof(callee_b));
+    struct prog p = { .n = 0 };
+    put(&p, (const uint8_t[]){ 0xbe, 2, 0, 0, 0 }, 5);
+    size_t outer = p.n;
+    put_mov_ecx(&p, 5);
+    size_t inner = p.n;
+    put_call(&p, CALLEE);
+    put_dec_jnz(&p, 0xc9, inner);
+    put(&p, sw, swn);
+    put_dec_jnz(&p, 0xce, outer);
+    p.code[p.n++] = 0xf4;
+    run_prog(e, &p);
+    cr_assert_eq(e->cpu->gpr[X86_RAX], 5, "first mapping's callee ran 5 times (rax %lu)",
+                 (unsigned long)e->cpu->gpr[X86_RAX]);
+    cr_assert_eq(e->cpu->gpr[X86_RBX], 5, "second mapping's callee ran 5 times (rbx %lu)",
+                 (unsigned long)e->cpu->gpr[X86_RBX]);
 }
 
 /* A second 4-level hierarchy identical to the harness's but with PD[2] -> ALT_PHYS. */
@@ -61,44 +131,9 @@ Test(chain, cr3_switch_relinks_call_site)
     struct sys_env e;
     h_init_long(&e, X86_CPU_QEMU64);
     make_space_b(&e);
-    h_code(&e, CALLEE, callee_a, sizeof(callee_a));
-    h_code(&e, ALT_PHYS, callee_b, sizeof(callee_b));
-    /*
-     *        mov esi, 2
-     * outer: mov ecx, 5
-     * inner: call CALLEE
-     *        dec ecx
-     *        jnz inner
-     *        mov cr3, rdi
-     *        dec esi
-     *        jnz outer
-     *        hlt
-     */
-    uint8_t code[64];
-    size_t n = 0;
-    const uint8_t p0[] = { 0xbe, 2, 0, 0, 0 };
-    memcpy(code + n, p0, sizeof(p0)); n += sizeof(p0);
-    size_t outer = n;
-    const uint8_t p1[] = { 0xb9, 5, 0, 0, 0 };
-    memcpy(code + n, p1, sizeof(p1)); n += sizeof(p1);
-    size_t inner = n;
-    put_call(code + n, H_KCODE + n, CALLEE); n += 5;
-    code[n++] = 0xff; code[n++] = 0xc9;                           /* dec ecx */
-    code[n++] = 0x75; code[n] = (uint8_t)(inner - (n + 1)); n++;  /* jnz inner */
-    code[n++] = 0x0f; code[n++] = 0x22; code[n++] = 0xdf;          /* mov cr3, rdi */
-    code[n++] = 0xff; code[n++] = 0xce;                           /* dec esi */
-    code[n++] = 0x75; code[n] = (uint8_t)(outer - (n + 1)); n++;  /* jnz outer */
-    code[n++] = 0xf4;
-    h_code(&e, H_KCODE, code, n);
     e.cpu->gpr[X86_RDI] = PML4_B;
-    e.cpu->rflags &= ~X86_FLAG_IF;
-    cr_assert_eq(h_run(&e), VCPU_EXIT_HALT);
-    cr_assert_eq(e.cpu->rip, H_KCODE + n, "stopped at the final HLT (rip %#lx)",
-                 (unsigned long)e.cpu->rip);
-    cr_assert_eq(e.cpu->gpr[X86_RAX], 5, "first space's callee ran 5 times (rax %lu)",
-                 (unsigned long)e.cpu->gpr[X86_RAX]);
-    cr_assert_eq(e.cpu->gpr[X86_RBX], 5, "second space's callee ran 5 times (rbx %lu)",
-                 (unsigned long)e.cpu->gpr[X86_RBX]);
+    static const uint8_t sw[] = { 0x0f, 0x22, 0xdf };            /* mov cr3, rdi */
+    run_relink(&e, sw, sizeof(sw));
     h_fini(&e);
 }
 
@@ -106,45 +141,14 @@ Test(chain, invlpg_relinks_call_site)
 {
     struct sys_env e;
     h_init_long(&e, X86_CPU_QEMU64);
-    h_code(&e, CALLEE, callee_a, sizeof(callee_a));
-    h_code(&e, ALT_PHYS, callee_b, sizeof(callee_b));
-    /*
-     *        mov esi, 2
-     * outer: mov ecx, 5
-     * inner: call CALLEE
-     *        dec ecx
-     *        jnz inner
-     *        mov [r8], r9        ; PD[2] = ALT_PHYS | PS | U | W | P
-     *        invlpg [r10]        ; r10 = CALLEE
-     *        dec esi
-     *        jnz outer
-     *        hlt
-     */
-    uint8_t code[64];
-    size_t n = 0;
-    const uint8_t p0[] = { 0xbe, 2, 0, 0, 0 };
-    memcpy(code + n, p0, sizeof(p0)); n += sizeof(p0);
-    size_t outer = n;
-    const uint8_t p1[] = { 0xb9, 5, 0, 0, 0 };
-    memcpy(code + n, p1, sizeof(p1)); n += sizeof(p1);
-    size_t inner = n;
-    put_call(code + n, H_KCODE + n, CALLEE); n += 5;
-    code[n++] = 0xff; code[n++] = 0xc9;
-    code[n++] = 0x75; code[n] = (uint8_t)(inner - (n + 1)); n++;
-    code[n++] = 0x4d; code[n++] = 0x89; code[n++] = 0x08;          /* mov [r8], r9 */
-    code[n++] = 0x41; code[n++] = 0x0f; code[n++] = 0x01; code[n++] = 0x3a;   /* invlpg [r10] */
-    code[n++] = 0xff; code[n++] = 0xce;
-    code[n++] = 0x75; code[n] = (uint8_t)(outer - (n + 1)); n++;
-    code[n++] = 0xf4;
-    h_code(&e, H_KCODE, code, n);
     e.cpu->gpr[X86_R8] = 0x3000 + 8 * 2;
     e.cpu->gpr[X86_R9] = ALT_PHYS | 0x87;
     e.cpu->gpr[X86_R10] = CALLEE;
-    e.cpu->rflags &= ~X86_FLAG_IF;
-    cr_assert_eq(h_run(&e), VCPU_EXIT_HALT);
-    cr_assert_eq(e.cpu->rip, H_KCODE + n);
-    cr_assert_eq(e.cpu->gpr[X86_RAX], 5, "rax %lu", (unsigned long)e.cpu->gpr[X86_RAX]);
-    cr_assert_eq(e.cpu->gpr[X86_RBX], 5, "rbx %lu", (unsigned long)e.cpu->gpr[X86_RBX]);
+    static const uint8_t sw[] = {
+        0x4d, 0x89, 0x08,                   /* mov [r8], r9: PD[2] = ALT_PHYS | PS | U | W | P */
+        0x41, 0x0f, 0x01, 0x3a,             /* invlpg [r10] (r10 = CALLEE) */
+    };
+    run_relink(&e, sw, sizeof(sw));
     h_fini(&e);
 }
 
@@ -163,21 +167,15 @@ Test(chain, self_modifying_callee_relinks)
      *       jnz loop
      *       hlt
      */
-    uint8_t code[64];
-    size_t n = 0;
-    const uint8_t p1[] = { 0xb9, 3, 0, 0, 0 };
-    memcpy(code + n, p1, sizeof(p1)); n += sizeof(p1);
-    size_t loop = n;
-    put_call(code + n, H_KCODE + n, callee); n += 5;
-    code[n++] = 0xc6; code[n++] = 0x02; code[n++] = 0x10;          /* mov byte [rdx], 0x10 */
-    code[n++] = 0xff; code[n++] = 0xc9;
-    code[n++] = 0x75; code[n] = (uint8_t)(loop - (n + 1)); n++;
-    code[n++] = 0xf4;
-    h_code(&e, H_KCODE, code, n);
+    struct prog p = { .n = 0 };
+    put_mov_ecx(&p, 3);
+    size_t loop = p.n;
+    put_call(&p, callee);
+    put(&p, (const uint8_t[]){ 0xc6, 0x02, 0x10 }, 3);             /* mov byte [rdx], 0x10 */
+    put_dec_jnz(&p, 0xc9, loop);
+    p.code[p.n++] = 0xf4;
     e.cpu->gpr[X86_RDX] = callee + 3;
-    e.cpu->rflags &= ~X86_FLAG_IF;
-    cr_assert_eq(h_run(&e), VCPU_EXIT_HALT);
-    cr_assert_eq(e.cpu->rip, H_KCODE + n);
+    run_prog(&e, &p);
     /* 1 (original code) + 16 + 16 (the patched immediate). */
     cr_assert_eq(e.cpu->gpr[X86_RAX], 33, "rax %lu", (unsigned long)e.cpu->gpr[X86_RAX]);
     h_fini(&e);
@@ -199,21 +197,15 @@ Test(chain, self_modifying_loop_body)
     const uint64_t patch = H_KCODE + 0x3000;
     const uint8_t patch_code[] = { 0x80, 0x02, 0x10, 0xc3 };
     h_code(&e, patch, patch_code, sizeof(patch_code));
-    uint8_t code[64];
-    size_t n = 0;
-    const uint8_t p1[] = { 0xb9, 4, 0, 0, 0 };
-    memcpy(code + n, p1, sizeof(p1)); n += sizeof(p1);
-    size_t loop = n;
-    code[n++] = 0x48; code[n++] = 0x83; code[n++] = 0xc0; code[n++] = 0x01;
-    put_call(code + n, H_KCODE + n, patch); n += 5;
-    code[n++] = 0xff; code[n++] = 0xc9;
-    code[n++] = 0x75; code[n] = (uint8_t)(loop - (n + 1)); n++;
-    code[n++] = 0xf4;
-    h_code(&e, H_KCODE, code, n);
+    struct prog p = { .n = 0 };
+    put_mov_ecx(&p, 4);
+    size_t loop = p.n;
+    put(&p, (const uint8_t[]){ 0x48, 0x83, 0xc0, 0x01 }, 4);
+    put_call(&p, patch);
+    put_dec_jnz(&p, 0xc9, loop);
+    p.code[p.n++] = 0xf4;
     e.cpu->gpr[X86_RDX] = H_KCODE + loop + 3;
-    e.cpu->rflags &= ~X86_FLAG_IF;
-    cr_assert_eq(h_run(&e), VCPU_EXIT_HALT);
-    cr_assert_eq(e.cpu->rip, H_KCODE + n);
+    run_prog(&e, &p);
     cr_assert_eq(e.cpu->gpr[X86_RAX], 1 + 0x11 + 0x21 + 0x31, "rax %lu", (unsigned long)e.cpu->gpr[X86_RAX]);
     h_fini(&e);
 }

@@ -40,38 +40,15 @@ static void emit_xs(bool restore, uint32_t disp)
     emit32(disp);
 }
 
+/** The host stub for @insn with XSAVE images (RFBM = 7), see stub_build(). */
 static hstub_fn ystub_build(const uint8_t *insn, size_t n)
 {
-    if (!h_code) {
-        h_code = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (h_code == MAP_FAILED)
-            abort();
-    }
-    h_len = 0;
-    static const uint8_t prologue[] = { 0x53, 0x55, 0x41, 0x54, 0x41, 0x55, 0x41, 0x56, 0x41, 0x57 };
-    emit(prologue, sizeof(prologue));
-    emit_xs(false, offsetof(struct ystate, host));
-    emit_xs(true, offsetof(struct ystate, in));
-    for (unsigned r = 0; r < 16; r++)
-        if (HS_GPRS_USED & (1u << r))
-            emit_mov_rdi(r, offsetof(struct ystate, gpr_in) + 8 * r, true);
-    emit((uint8_t[]){ 0x57 }, 1);
-    emit((uint8_t[]){ 0xff, 0xb7 }, 2);
-    emit32(offsetof(struct ystate, flags_in));
-    emit((uint8_t[]){ 0x9d }, 1);
-    emit(insn, n);
-    emit((uint8_t[]){ 0x9c, 0x48, 0x8b, 0x7c, 0x24, 0x08 }, 6);
-    emit((uint8_t[]){ 0x8f, 0x87 }, 2);
-    emit32(offsetof(struct ystate, flags_out));
-    emit((uint8_t[]){ 0x48, 0x83, 0xc4, 0x08 }, 4);
-    for (unsigned r = 0; r < 16; r++)
-        if (HS_GPRS_USED & (1u << r))
-            emit_mov_rdi(r, offsetof(struct ystate, gpr_out) + 8 * r, false);
-    emit_xs(false, offsetof(struct ystate, out));
-    emit_xs(true, offsetof(struct ystate, host));
-    static const uint8_t epilogue[] = { 0x41, 0x5f, 0x41, 0x5e, 0x41, 0x5d, 0x41, 0x5c, 0x5d, 0x5b, 0xc3 };
-    emit(epilogue, sizeof(epilogue));
-    return (hstub_fn)(void *)h_code;
+    static const struct stub_layout l = {
+        offsetof(struct ystate, host), offsetof(struct ystate, in), offsetof(struct ystate, out),
+        offsetof(struct ystate, gpr_in), offsetof(struct ystate, gpr_out),
+        offsetof(struct ystate, flags_in), offsetof(struct ystate, flags_out),
+    };
+    return stub_build(insn, n, &l, emit_xs);
 }
 
 /** Random input: the fpu_harness state plus random upper halves. */
