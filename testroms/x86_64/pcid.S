@@ -25,10 +25,11 @@
  *    bits 127:64, for types 0 and 1 with a non-zero PCID while CR4.PCIDE=0
  *    (types 2 and 3 then work), and at CPL3; a register r/m operand and the
  *    encoding without the 66 prefix are #UD (66 0F 38 82 /r with a memory
- *    operand only; 0F 38 82 is not defined). Each type invalidates what
- *    4.10.4.1 says: after a PTE change, type 0 (address + current PCID),
- *    type 1 (current PCID), type 3 (all but globals) make a non-global
- *    translation new, type 2 (all) a global one; type 0 also with PCIDE=0.
+ *    operand only; 0F 38 82 is not defined), and so is a LOCK prefix.
+ *    Each type invalidates what 4.10.4.1 says: after a PTE change, type 0
+ *    (address + current PCID), type 1 (current PCID), type 3 (all but
+ *    globals) make a non-global translation new, type 2 (all) a global
+ *    one; type 0 also with PCIDE=0.
  * A PTE change followed by the invalidation and the read happen with no
  * check in between (a CHECK's own accesses could evict the entry).
  */
@@ -275,6 +276,11 @@ invpcid_yes:
     .byte 0x0f, 0x38, 0x82, 0x01
 1:  DISARM
     CHECK_REG exc_vec(%rip), "0F 38 82 without the 66 prefix: #UD", 6
+    movl $2, %eax
+    EXPECT_EXC 1f
+    .byte 0xf0, 0x66, 0x0f, 0x38, 0x82, 0x01
+1:  DISARM
+    CHECK_REG exc_vec(%rip), "LOCK INVPCID: #UD", 6
     /* CPL3. */
     leaq user_invpcid(%rip), %rdi
     call run_user
