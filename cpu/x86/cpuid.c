@@ -49,6 +49,7 @@
  *   1.ECX SSE3          ops_sse_fp.c, ops_sse_mov.c
  *   1.ECX SSSE3 (max)   ops_sse4.c (0F 38 / 0F 3A maps)
  *   1.ECX CX16          ops_bit.c (CMPXCHG16B)
+ *   1.ECX PCID (max)    ops_ctrl.c (CR4.PCIDE, CR3 PCID and no-flush bit; untagged TLB)
  *   1.ECX SSE4.1 (max)  ops_sse4.c
  *   1.ECX SSE4.2 (max)  ops_sse4.c (PCMPGTQ), ops_sse42.c (PCMPxSTRx), ops_bit.c (CRC32)
  *   1.ECX AES PCLMULQDQ (max) ops_aes.c
@@ -65,6 +66,7 @@
  *   1.ECX HYPERVISOR    (this file)
  *   7.EBX FSGSBASE (max) ops_fxsave.c (RD/WRFSBASE/GSBASE), ops_ctrl.c (CR4 bit)
  *   7.EBX SMEP SMAP (max) mmu/x86_walk.c, mem.c, ops_ctrl.c (CLAC/STAC)
+ *   7.EBX INVPCID (max) ops_ctrl.c
  *   7.EBX RDSEED ADX (max) ops_bit.c
  *   7.ECX LA57 (max)    mmu/x86_walk.c, mem.c (57-bit canonical checks)
  *   7.ECX RDPID (max)   ops_bit.c
@@ -81,7 +83,7 @@
  *
  * Not advertised (not implemented yet): VME, MCE/MCA, MTRR, SS, HTT,
  * VAES, VPCLMULQDQ (the VEX.256 forms), XSAVES, x2APIC,
- * TSC-deadline, PCID/INVPCID, MONITOR/MWAIT, ERMS, UMIP, PKU, SPEC_CTRL/IBRS/STIBP.
+ * TSC-deadline, MONITOR/MWAIT, ERMS, UMIP, PKU, SPEC_CTRL/IBRS/STIBP.
  */
 #include <string.h>
 
@@ -105,14 +107,15 @@ static const uint32_t base_features[X86_FW_COUNT] = {
 /* Added by the max model. */
 static const uint32_t max_features[X86_FW_COUNT] = {
     [X86_FW_1_ECX] = BIT(1) /* PCLMULQDQ */ | BIT(9) /* SSSE3 */ | BIT(12) /* FMA */ |
-                     BIT(19) /* SSE4.1 */ | BIT(20) /* SSE4.2 */ | BIT(22) /* MOVBE */ |
-                     BIT(23) /* POPCNT */ | BIT(25) /* AES */ | BIT(26) /* XSAVE */ |
-                     BIT(28) /* AVX */ | BIT(29) /* F16C */ | BIT(30) /* RDRAND */,
+                     BIT(17) /* PCID */ | BIT(19) /* SSE4.1 */ | BIT(20) /* SSE4.2 */ |
+                     BIT(22) /* MOVBE */ | BIT(23) /* POPCNT */ | BIT(25) /* AES */ |
+                     BIT(26) /* XSAVE */ | BIT(28) /* AVX */ | BIT(29) /* F16C */ |
+                     BIT(30) /* RDRAND */,
     [X86_FW_81_EDX] = BIT(26) /* PDPE1GB */ | BIT(27) /* RDTSCP */,
     [X86_FW_81_ECX] = BIT(5) /* ABM (LZCNT) */ | BIT(8) /* PREFETCHW */,
     [X86_FW_7_EBX] = BIT(0) /* FSGSBASE */ | BIT(3) /* BMI1 */ | BIT(5) /* AVX2 */ |
-                     BIT(7) /* SMEP */ | BIT(8) /* BMI2 */ | BIT(18) /* RDSEED */ |
-                     BIT(19) /* ADX */ | BIT(20) /* SMAP */,
+                     BIT(7) /* SMEP */ | BIT(8) /* BMI2 */ | BIT(10) /* INVPCID */ |
+                     BIT(18) /* RDSEED */ | BIT(19) /* ADX */ | BIT(20) /* SMAP */,
     [X86_FW_7_ECX] = BIT(16) /* LA57 */ | BIT(22) /* RDPID */,
 };
 

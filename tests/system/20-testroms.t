@@ -22,6 +22,7 @@ declare -A TODO=(
 declare -A OPTS=(
     [paging2]="-cpu max"
     [la57]="-cpu max"
+    [pcid]="-cpu max"
     [smp]="-smp 2"
 )
 ROMS="$ROMS paging2+qemu64"
