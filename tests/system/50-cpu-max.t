@@ -9,7 +9,7 @@
 #   - /proc/cpuinfo lists xsave, avx, avx2, fma, bmi1, bmi2 and la57;
 #   - init ran to its end (the busybox-static userland uses glibc's
 #     AVX2/BMI2 string functions once CPUID offers them);
-#   - /proc/cpuinfo also lists sse4_2 aes pclmulqdq f16c, and no "alg:"
+#   - /proc/cpuinfo also lists sse4_2 aes pclmulqdq f16c pcid invpcid, and no "alg:"
 #     line of the kernel's crypto manager reports a failed self-test.
 # Then the cloud kernel with -cpu max, whose initramfs modules include
 # aesni-intel, ghash-clmulni-intel, crc32c-intel and crc32-pclmul: the
@@ -50,8 +50,8 @@ name="/proc/cpuinfo flags: xsave xsaveopt xsavec avx avx2 fma bmi1 bmi2 la57, no
 t sh -c "grep -qw xsaves '$TMP/flags' && exit 1; for f in xsave xsaveopt xsavec avx avx2 fma bmi1 bmi2 la57; do grep -qw \$f '$TMP/flags' || exit 1; done"
 name="init finished (QTEMU-DONE)"; t grep -aq "QTEMU-DONE" "$TMP/console"
 name="poweroff -f ends qtemu with status 0"; t [ $rc -eq 0 ]
-name="/proc/cpuinfo flags: sse4_2 aes pclmulqdq f16c"
-t sh -c "for f in sse4_2 aes pclmulqdq f16c; do grep -qw \$f '$TMP/flags' || exit 1; done"
+name="/proc/cpuinfo flags: sse4_2 aes pclmulqdq f16c pcid invpcid"
+t sh -c "for f in sse4_2 aes pclmulqdq f16c pcid invpcid; do grep -qw \$f '$TMP/flags' || exit 1; done"
 name="generic kernel: no failed crypto self-test (alg: ... failed)"
 t sh -c "! grep -a 'alg: ' '$TMP/console' | grep -aqi fail"
 
