@@ -1,7 +1,8 @@
 /*
  * testroms/x86_64/debugregs.S - debug-register breakpoints (Intel SDM
  * Vol. 3B chapter 18 "Debug, Branch Profile, TSC, and Intel RDT Features"):
- *  - 18.2.4/18.2.5 DR7 fields and breakpoint field recognition: LENn 11 = 4
+ *  - 18.2.4/18.2.5 DR7 fields and breakpoint field recognition: Ln or Gn
+ *    enables breakpoint n, neither disables it; LENn 11 = 4
  *    and 10 = 8 bytes, 00 = 1 byte; R/Wn 01 = data writes only, 11 = data
  *    reads or writes, 10 = I/O reads or writes (only with CR4.DE = 1); an
  *    access hits when any of its bytes lies in the range, an access just
@@ -28,6 +29,7 @@
 #define DR7_ONE 0x400                 /* bit 10 reads as 1 */
 /* DR7 fields for breakpoint n (18.2.4): Ln, R/Wn, LENn */
 #define L(n)      (1 << ((n) * 2))
+#define G(n)      (2 << ((n) * 2))
 #define RW(n, v)  ((v) << (16 + (n) * 4))
 #define LEN(n, v) ((v) << (18 + (n) * 4))
 #define GD        0x2000
@@ -61,6 +63,17 @@ w_next:
     CHECK "write bp: DR6.B0 set, BS clear", 1
     movzbl wvar+2(%rip), %eax
     CHECK "write bp: the write completed before the trap", 0x5a
+
+/* ------------------------------- enable bits: G0 alone enables, none not */
+    call db_reset
+    movq $(DR7_ONE | G(0) | RW(0, 1) | LEN(0, 3)), %rax
+    movq %rax, %dr7
+    movw $0x1234, wvar(%rip)          /* DR0 still = wvar */
+    movq $(DR7_ONE | RW(0, 1) | LEN(0, 3)), %rax
+    movq %rax, %dr7
+    movw $0x4321, wvar(%rip)          /* L0 = G0 = 0: disabled */
+    call dr7_off
+    CHECK_REG db_count(%rip), "DR7.G0 alone enables; with L0 = G0 = 0 no #DB", 1
 
 /* ---------------------------------- read/write breakpoint hit by a read */
     call db_reset
