@@ -457,11 +457,12 @@ static void x86_dump_tlb(struct vcpu *v, FILE *f);
  *  - Fault-class exceptions push RF = 1 (18.3.1.1), so an instruction
  *    breakpoint does not fire again when a faulting instruction restarts.
  *
- * Decided (DR6 policy; 18.2.3 says B0-B3 "may or may not be set" for
- * breakpoints that are not enabled, and that only some #DBs clear B0-B3):
- * B0-B3 are set only for enabled breakpoints whose condition was met; a #DB
- * reporting breakpoint hits replaces B0-B3 with exactly those hits; BD, BS and
- * BT are only ever set by the processor (the handler clears them). A
+ * Decided (DR6 policy; 18.2.3 lets B0-B3 be set or not for breakpoints
+ * that are not enabled, and lets some #DBs clear B0-B3): B0-B3 are set only
+ * for enabled breakpoints whose condition was met; a #DB reporting breakpoint
+ * hits replaces B0-B3 with exactly those hits; BD and BS are set and never
+ * cleared by the processor (the handler clears them; BT is never set: no
+ * task switches). A
  * single-step trap and data breakpoints of the same instruction make one #DB
  * (Table 6-2 class 4). Accesses made while delivering an exception or an
  * external interrupt report no data breakpoint (hits are discarded); those
