@@ -106,6 +106,8 @@ static void x86_reset(struct vcpu *v)
     memset(cpu->dr, 0, sizeof(cpu->dr));
     cpu->dr[6] = 0xffff0ff0;
     cpu->dr[7] = 0x400;
+    cpu->dr_hits = 0;
+    x86_dr_update(cpu);
     cpu->cpl = 0;
     cpu->code_mode = X86_MODE_16;
     cpu->a20_enabled = true;
@@ -430,18 +432,159 @@ static void x86_dump_tlb(struct vcpu *v, FILE *f);
 
 /* ---------------------------------------------------------------- architectural debug */
 
-/* DR0-DR3 instruction breakpoint matching linear @pc (R/W = 00, enabled in
- * DR7 L/G), or -1. Length bits are ignored for instruction breakpoints. */
-static int x86_hw_insn_breakpoint(const struct x86_cpu *cpu, gva_t pc)
+/*
+ * Architectural debug registers (SDM Vol. 3B 18.2-18.3; Vol. 3A 6.8, Table 6-2).
+ *
+ * DR7 is decoded on every write (x86_dr_update) into three masks of enabled
+ * (Ln or Gn) breakpoints by R/W: instruction (00), data write (01) and
+ * read/write (11), I/O (10). Breakpoint ranges follow 18.2.5: LEN 00/01/11/10
+ * = 1/2/4/8 bytes, the low address bits are masked to the length (the
+ * processor enforces the alignment), and an access hits when any of its bytes
+ * lies in the range.
+ *
+ *  - Instruction breakpoints: while any is armed the run loop executes one
+ *    instruction at a time (x86_step_architectural); the #DB is a fault before
+ *    the instruction unless RFLAGS.RF is set (18.3.1.1). RF is cleared at the
+ *    start of each instruction after that check; a REP string instruction that
+ *    yields mid-way sets it again so the next slice of iterations does not
+ *    fault anew (the SDM pushes RF = 1 for events after such iterations).
+ *  - Data breakpoints: pages holding an armed range carry TLB_FLAG_WATCH
+ *    (mem.c), so the fast paths cost nothing otherwise; x86_check_watch
+ *    records the hit in dr_hits and ends the block, and the #DB trap is
+ *    delivered once the instruction completes (18.3.1.2), after the iteration
+ *    for REP string instructions (ops_string.c stops there), with RF = 1 in
+ *    the image when iterations remain.
+ *  - I/O breakpoints (R/W = 10) only with CR4.DE = 1; with CR4.DE = 0 the
+ *    SDM calls R/W = 10 undefined: qtemu never matches it (no #UD, no #GP).
+ *  - General detect (DR7.GD, 18.3.1.3, ops_ctrl.c): MOV to or from a DR is a
+ *    #DB fault with DR6.BD set and GD cleared.
+ *  - Fault-class exceptions push RF = 1 (18.3.1.1), so an instruction
+ *    breakpoint does not fire again when a faulting instruction restarts.
+ *
+ * Decided (DR6 policy; 18.2.3 lets B0-B3 be set or not for breakpoints
+ * that are not enabled, and lets some #DBs clear B0-B3): B0-B3 are set only
+ * for enabled breakpoints whose condition was met; a #DB reporting breakpoint
+ * hits replaces B0-B3 with exactly those hits; BD and BS are set and never
+ * cleared by the processor (the handler clears them; BT is never set: no
+ * task switches). A
+ * single-step trap and data breakpoints of the same instruction make one #DB
+ * (Table 6-2 class 4). Accesses made while delivering an exception or an
+ * external interrupt report no data breakpoint (hits are discarded); those
+ * of INT n / INT3 / INTO / INT1 frames do, after the instruction. Not done:
+ * RF = 1 in the image of an external interrupt taken between REP iterations
+ * when no instruction breakpoint is armed (RF only matters when one is).
+ */
+
+/* Exceptions raised through x86_raise* that are fault-class (SDM Vol. 3A
+ * Table 6-1): all but NMI, #BP, #OF (traps), #DF and #MC (aborts). #DB is
+ * raised only for general detect, a fault. */
+static bool x86_exc_is_fault(int vector)
+{
+    return vector >= 0 && vector < 32 && vector != X86_EXC_NMI && vector != X86_EXC_BP &&
+           vector != X86_EXC_OF && vector != X86_EXC_DF && vector != X86_EXC_MC;
+}
+
+/* Length in bytes of DR7 LENn (SDM Vol. 3B 18.2.5: 00 = 1, 01 = 2, 10 = 8, 11 = 4). */
+static unsigned dr_len(uint64_t dr7, int i)
+{
+    static const unsigned len[4] = { 1, 2, 8, 4 };
+    return len[(dr7 >> (18 + i * 4)) & 3];
+}
+
+/* Does [lin, lin + size) overlap the range of DRn (address masked to LENn)? */
+static bool dr_range_hit(const struct x86_cpu *cpu, int i, uint64_t lin, uint64_t size)
+{
+    uint64_t len = dr_len(cpu->dr[7], i);
+    uint64_t a = cpu->dr[i] & ~(len - 1);
+    return a < lin + size && lin < a + len;
+}
+
+void x86_dr_update(struct x86_cpu *cpu)
 {
     uint64_t dr7 = cpu->dr[7];
+    uint8_t insn = 0, data = 0, io = 0;
     for (int i = 0; i < 4; i++) {
-        bool enabled = (dr7 >> (i * 2)) & 3;
-        unsigned rw = (dr7 >> (16 + i * 4)) & 3;
-        if (enabled && rw == 0 && cpu->dr[i] == pc)
-            return i;
+        if (!((dr7 >> (i * 2)) & 3))
+            continue;
+        switch ((dr7 >> (16 + i * 4)) & 3) {
+        case 0: insn |= 1u << i; break;
+        case 2: io |= 1u << i; break;
+        default: data |= 1u << i; break;
+        }
     }
-    return -1;
+    bool flush = data || cpu->dr_data_bps;   /* data pages may have changed: rebuild the tags */
+    cpu->dr_insn_bps = insn;
+    cpu->dr_data_bps = data;
+    cpu->dr_io_bps = io;
+    cpu->watch_any = cpu->n_watch || data;
+    if (flush)
+        x86_tlb_flush(cpu, false);
+}
+
+void x86_check_io_bp(struct x86_cpu *cpu, uint16_t port, unsigned size)
+{
+    if (!(cpu->cr4 & X86_CR4_DE))
+        return;
+    uint8_t hits = 0;
+    for (int i = 0; i < 4; i++)
+        if (((cpu->dr_io_bps >> i) & 1) && dr_range_hit(cpu, i, port, size))
+            hits |= 1u << i;
+    if (hits) {
+        cpu->dr_hits |= hits;
+        cpu->dr_hit_rip = cpu->rip;
+        cpu->exit_block = true;
+    }
+}
+
+/* Data-breakpoint check of one access (slow path): record the DRn hit. */
+static void dr_check_data(struct x86_cpu *cpu, gva_t lin, unsigned size, bool write)
+{
+    uint8_t hits = 0;
+    for (int i = 0; i < 4; i++) {
+        if (!((cpu->dr_data_bps >> i) & 1))
+            continue;
+        bool rw_any = ((cpu->dr[7] >> (16 + i * 4)) & 3) == 3;   /* 11: reads or writes */
+        if ((write || rw_any) && dr_range_hit(cpu, i, lin, size))
+            hits |= 1u << i;
+    }
+    if (hits) {
+        cpu->dr_hits |= hits;
+        cpu->dr_hit_rip = cpu->rip;
+        cpu->exit_block = true;   /* the trap comes once this instruction completes */
+    }
+}
+
+/*
+ * Deliver the trap-class #DB of the instruction that just completed: data or
+ * I/O breakpoint hits (dr_hits) and/or a single step (18.3.1.2, 18.3.1.4).
+ */
+static void x86_debug_trap(struct x86_cpu *cpu, bool single_step)
+{
+    uint8_t hits = cpu->dr_hits;
+    cpu->dr_hits = 0;
+    if (hits)
+        cpu->dr[6] = (cpu->dr[6] & ~0xfull) | hits;
+    if (single_step)
+        cpu->dr[6] |= X86_DR6_BS;
+    /* A REP string instruction stopped after an iteration that was not its last
+     * (it restarts at its own RIP): the image gets RF = 1 (18.3.1.1). */
+    if (hits && cpu->rip == cpu->dr_hit_rip)
+        cpu->rflags |= X86_FLAG_RF;
+    if (hits)
+        qlog(LOG_INT, "x86: #DB data/I-O breakpoint B=0x%x, trap at rip 0x%" PRIx64, hits, cpu->rip);
+    x86_deliver_event(cpu, X86_EXC_DB, X86_EVT_EXCEPTION, false, 0, cpu->rip);
+    cpu->dr_hits = 0;   /* stack accesses of the delivery itself report nothing */
+}
+
+/* Enabled DR0-DR3 instruction breakpoints (R/W = 00) at linear @pc, as B0-B3
+ * bits. LENn is ignored for them (the SDM requires 00). */
+static uint8_t x86_hw_insn_breakpoints(const struct x86_cpu *cpu, gva_t pc)
+{
+    uint8_t hits = 0;
+    for (int i = 0; i < 4; i++)
+        if (((cpu->dr_insn_bps >> i) & 1) && cpu->dr[i] == pc)
+            hits |= 1u << i;
+    return hits;
 }
 
 /* Instructions after which TF does not produce a single-step trap because
@@ -496,26 +639,28 @@ static inline bool block_beyond_cs_limit(const struct x86_cpu *cpu, const struct
 
 /*
  * Execute one instruction with the architectural debug features of SDM Vol.
- * 3A 18.3: a DR0-DR3 instruction breakpoint is a fault taken before the
- * instruction unless RFLAGS.RF is set; TF set at the start of an instruction
- * gives a single-step trap (#DB with DR6.BS) after it completes. RF is
- * cleared once an instruction completes. Data breakpoints (R/W = 01/11) are
- * not implemented (logged under -d unimp when DR7 enables them).
+ * 3B 18.3 (see the block comment above): an instruction breakpoint is a fault
+ * taken before the instruction unless RFLAGS.RF is set; RF is cleared once
+ * that check is done; TF set at the start of an instruction gives a
+ * single-step trap (#DB with DR6.BS) after it completes, together with any
+ * data / I/O breakpoint the instruction hit.
  */
 static void x86_step_architectural(struct x86_cpu *cpu)
 {
     gva_t pc = cpu->seg[X86_CS].base + cpu->rip;
     if (cpu->code_mode != X86_MODE_64)
         pc &= 0xffffffffu;
-    int bp = (cpu->rflags & X86_FLAG_RF) ? -1 : x86_hw_insn_breakpoint(cpu, pc);
-    if (bp >= 0) {
-        cpu->dr[6] = (cpu->dr[6] & ~0xfull) | (1ull << bp);
-        qlog(LOG_INT, "x86: #DB instruction breakpoint DR%d at rip 0x%" PRIx64, bp, cpu->rip);
+    uint8_t bp = (cpu->rflags & X86_FLAG_RF) ? 0 : x86_hw_insn_breakpoints(cpu, pc);
+    if (bp) {
+        cpu->dr[6] = (cpu->dr[6] & ~0xfull) | bp;
+        qlog(LOG_INT, "x86: #DB instruction breakpoint B=0x%x at rip 0x%" PRIx64, bp, cpu->rip);
         x86_deliver_event(cpu, X86_EXC_DB, X86_EVT_EXCEPTION, false, 0, cpu->rip);
+        cpu->dr_hits = 0;
         return;
     }
+    cpu->rflags &= ~X86_FLAG_RF;
     bool tf = cpu->rflags & X86_FLAG_TF;
-    bool rf = cpu->rflags & X86_FLAG_RF;
+    uint64_t rip = cpu->rip;
     struct x86_block *b = x86_block_lookup(cpu);
     if (block_beyond_cs_limit(cpu, b))
         cs_limit_insns(cpu, b, 1);
@@ -525,12 +670,13 @@ static void x86_step_architectural(struct x86_cpu *cpu)
     bi->fn(cpu, &insn);
     cpu->rip = cpu->next_rip;
     cpu->exit_block = false;
-    if (rf)
-        cpu->rflags &= ~X86_FLAG_RF;
-    if (tf && !x86_no_step_trap(&insn)) {
-        cpu->dr[6] |= 1ull << 14;   /* BS */
-        x86_deliver_event(cpu, X86_EXC_DB, X86_EVT_EXCEPTION, false, 0, cpu->rip);
-    }
+    /* REP string instruction yielding mid-way: its next slice is no new
+     * instruction for the breakpoint check. */
+    if (cpu->rip == rip && (insn.flags & (X86_INSN_REP | X86_INSN_REPNE)))
+        cpu->rflags |= X86_FLAG_RF;
+    bool step = tf && !x86_no_step_trap(&insn);
+    if (step || cpu->dr_hits)
+        x86_debug_trap(cpu, step);
 }
 
 /* ---------------------------------------------------------------- run loop */
@@ -586,7 +732,12 @@ static enum vcpu_exit x86_run(struct vcpu *v, uint64_t budget_insns)
         /* A handler (or delivery itself) raised: state is precise. */
         prev = NULL;
         cpu->exit_block = false;
+        /* Fault-class exceptions push RF = 1 (SDM Vol. 3B 18.3.1.1); a faulting
+         * instruction's breakpoint hits are void (it restarts). */
+        if (x86_exc_is_fault(cpu->exc_vector))
+            cpu->rflags |= X86_FLAG_RF;
         x86_handle_exception(cpu);
+        cpu->dr_hits = 0;
         if (cpu->shutdown_requested) {
             cpu->shutdown_requested = false;
             exit = VCPU_EXIT_SHUTDOWN;
@@ -606,8 +757,10 @@ static enum vcpu_exit x86_run(struct vcpu *v, uint64_t budget_insns)
                 goto out;
             }
         }
-        if (unlikely(cpu->intr_pin | cpu->nmi_pending) && x86_take_interrupt(cpu))
+        if (unlikely(cpu->intr_pin | cpu->nmi_pending) && x86_take_interrupt(cpu)) {
             prev = NULL;
+            cpu->dr_hits = 0;             /* frame pushes report no data breakpoint */
+        }
         if (unlikely(cpu->halted)) {
             exit = VCPU_EXIT_HALT;
             goto out;
@@ -623,12 +776,24 @@ static enum vcpu_exit x86_run(struct vcpu *v, uint64_t budget_insns)
             prev = NULL;
         }
 
-        if (unlikely((cpu->rflags & X86_FLAG_TF) || (cpu->dr[7] & 0xff))) {
-            /* Architectural debug features: one instruction at a time. */
-            prev = NULL;
-            x86_step_architectural(cpu);
-            v->insns_retired++;
-            continue;
+        if (unlikely((cpu->rflags & (X86_FLAG_TF | X86_FLAG_RF)) || cpu->dr_insn_bps)) {
+            if (!(cpu->rflags & X86_FLAG_TF) && !cpu->dr_insn_bps) {
+                /* RF only suppresses instruction breakpoints, and none is
+                 * armed: clear it now instead of after the instruction. */
+                cpu->rflags &= ~X86_FLAG_RF;
+            } else {
+                /* TF or instruction breakpoints: one instruction at a time. */
+                prev = NULL;
+                x86_step_architectural(cpu);
+                v->insns_retired++;
+                if (unlikely(cpu->dbg_hit)) {
+                    cpu->dbg_hit = false;
+                    cpu->dbg_skip_bp = true;
+                    exit = VCPU_EXIT_DEBUG;
+                    goto out;
+                }
+                continue;
+            }
         }
 
         if (unlikely(cpu->dbg_active)) {
@@ -648,6 +813,8 @@ static enum vcpu_exit x86_run(struct vcpu *v, uint64_t budget_insns)
             cpu->rip = cpu->next_rip;
             cpu->exit_block = false;
             v->insns_retired++;
+            if (unlikely(cpu->dr_hits))
+                x86_debug_trap(cpu, false);
             if (cpu->dbg_hit || cpu->dbg_single_step) {
                 if (!cpu->dbg_hit)
                     v->debug_event = (struct vcpu_debug_event){ VCPU_DEBUG_STEP, 0, cpu->rip };
@@ -695,7 +862,12 @@ static enum vcpu_exit x86_run(struct vcpu *v, uint64_t budget_insns)
             }
         }
         v->insns_retired += n;
-        if (unlikely(cpu->dbg_hit)) {
+        if (unlikely(cpu->dbg_hit | cpu->dr_hits)) {
+            prev = NULL;
+            if (cpu->dr_hits)
+                x86_debug_trap(cpu, false);   /* data / I/O breakpoint: trap after the insn */
+            if (!cpu->dbg_hit)
+                continue;
             cpu->dbg_hit = false;
             cpu->dbg_skip_bp = true;
             exit = VCPU_EXIT_DEBUG;
@@ -898,12 +1070,16 @@ static void dbg_update(struct x86_cpu *cpu)
     for (int i = 0; i < cpu->n_dbg_points; i++)
         cpu->n_watch += is_watch(cpu->dbg_points[i].kind);
     cpu->dbg_active = cpu->dbg_single_step || cpu->n_dbg_points > cpu->n_watch;
+    cpu->watch_any = cpu->n_watch || cpu->dr_data_bps;
     /* Watch flags live in TLB tags: rebuild them. */
     x86_tlb_flush(cpu, false);
 }
 
 bool x86_page_has_watch(const struct x86_cpu *cpu, gva_t page)
 {
+    for (int i = 0; i < 4; i++)
+        if (((cpu->dr_data_bps >> i) & 1) && dr_range_hit(cpu, i, page, GUEST_PAGE_SIZE))
+            return true;
     for (int i = 0; i < cpu->n_dbg_points; i++) {
         const struct x86_debug_point *p = &cpu->dbg_points[i];
         if (is_watch(p->kind) && p->addr < page + GUEST_PAGE_SIZE && page < p->addr + p->len)
@@ -914,6 +1090,8 @@ bool x86_page_has_watch(const struct x86_cpu *cpu, gva_t page)
 
 void x86_check_watch(struct x86_cpu *cpu, gva_t lin, unsigned size, bool write)
 {
+    if (cpu->dr_data_bps)
+        dr_check_data(cpu, lin, size, write);
     for (int i = 0; i < cpu->n_dbg_points; i++) {
         const struct x86_debug_point *p = &cpu->dbg_points[i];
         if (!is_watch(p->kind) || !(p->addr < lin + size && lin < p->addr + p->len))

@@ -21,8 +21,9 @@
  *  - Stack frames are written with implicit-supervisor accesses when the
  *    handler runs at CPL < 3 (so a user-to-kernel switch is never checked
  *    against user permissions); SMAP is therefore not applied to them.
- *  - RF is not set in the RFLAGS image pushed for faults (instruction
- *    breakpoints are not implemented, so RF has no effect yet).
+ *  - RF = 1 in the RFLAGS image pushed for fault-class exceptions (SDM
+ *    Vol. 3B 18.3.1.1) is set by the run loop before x86_handle_exception
+ *    (cpu.c); delivery itself pushes RFLAGS as it is.
  *  - The error code for a fault while delivering an event has EXT = 1 for
  *    exceptions, external interrupts, NMI and INT1, 0 for INT n/INT3/INTO.
  */

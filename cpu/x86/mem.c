@@ -18,6 +18,10 @@
  *    TLB_FLAG_CODE is folded in while the page holds cached code, so stores
  *    go slow and reach gpa_note_write (self-modifying code);
  *  - TLB_FLAG_MMIO in every tag for pages that are not RAM.
+ *  - TLB_FLAG_WATCH in the read and write tags of pages that hold a debugger
+ *    watchpoint or an armed DR0-DR3 data breakpoint (SDM Vol. 3B 18.3.1.2):
+ *    their accesses go slow and x86_check_watch (cpu.c) records the hit; with
+ *    none armed (cpu->watch_any false) nothing is checked and no tag changes.
  *  - With CR4.SMAP, supervisor tags of user pages stay invalid: whether such
  *    an access is allowed depends on RFLAGS.AC, which STAC/CLAC change
  *    without a TLB flush, so every such access is checked by a walk.
@@ -190,7 +194,7 @@ static void tlb_fill(struct x86_cpu *cpu, struct tlb *tlb, unsigned i, gva_t pag
         flags = TLB_FLAG_MMIO;
     }
     bool smap_slow = supervisor_tlb && r->user && (ctx->cr4 & X86_CR4_SMAP);
-    uint64_t watch = (cpu->n_watch && x86_page_has_watch(cpu, page)) ? TLB_FLAG_WATCH : 0;
+    uint64_t watch = (cpu->watch_any && x86_page_has_watch(cpu, page)) ? TLB_FLAG_WATCH : 0;
     if (cpu->ac_check && !supervisor_tlb)
         watch |= TLB_FLAG_CHECK;   /* alignment checking: every user access goes slow */
     struct tlb_entry *e = &tlb->e[i];
@@ -261,7 +265,7 @@ static noinline uint64_t read_slow(struct x86_cpu *cpu, gva_t lin, unsigned size
                                    bool implicit)
 {
     alignment_check(cpu, lin, size, idx);
-    if (unlikely(cpu->n_watch))
+    if (unlikely(cpu->watch_any))
         x86_check_watch(cpu, lin, size, false);
     if (fits_page(lin, size))
         return x86_phys_read(cpu, translate(cpu, lin, MMU_READ, idx, implicit), size);
@@ -278,7 +282,7 @@ static void refresh_code_tag(struct x86_cpu *cpu, unsigned idx, gva_t lin, gpa_t
 {
     struct tlb_entry *e = &cpu->tlb[idx].e[tlb_index(lin)];
     gva_t page = lin & GUEST_PAGE_MASK;
-    if (e->tag_write == (page | TLB_FLAG_CODE) && !gpa_is_code(cpu->vcpu.mem, gpa) && !cpu->n_watch)
+    if (e->tag_write == (page | TLB_FLAG_CODE) && !gpa_is_code(cpu->vcpu.mem, gpa) && !cpu->watch_any)
         e->tag_write = page;
 }
 
@@ -286,7 +290,7 @@ static noinline void write_slow(struct x86_cpu *cpu, gva_t lin, uint64_t value, 
                                 unsigned idx, bool implicit)
 {
     alignment_check(cpu, lin, size, idx);
-    if (unlikely(cpu->n_watch))
+    if (unlikely(cpu->watch_any))
         x86_check_watch(cpu, lin, size, true);
     if (fits_page(lin, size)) {
         gpa_t gpa = translate(cpu, lin, MMU_WRITE, idx, implicit);
@@ -430,7 +434,7 @@ void x86_probe_write(struct x86_cpu *cpu, gva_t lin, unsigned len)
 
 void x86_read_bytes(struct x86_cpu *cpu, gva_t lin, void *buf, unsigned len)
 {
-    if (unlikely(cpu->n_watch))
+    if (unlikely(cpu->watch_any))
         x86_check_watch(cpu, lin, len, false);
     unsigned idx = mmu_index(cpu);
     uint8_t *p = buf;
@@ -446,7 +450,7 @@ void x86_read_bytes(struct x86_cpu *cpu, gva_t lin, void *buf, unsigned len)
 void x86_write_bytes(struct x86_cpu *cpu, gva_t lin, const void *buf, unsigned len)
 {
     x86_probe_write(cpu, lin, len);    /* all pages writable before the first byte */
-    if (unlikely(cpu->n_watch))
+    if (unlikely(cpu->watch_any))
         x86_check_watch(cpu, lin, len, true);
     unsigned idx = mmu_index(cpu);
     const uint8_t *p = buf;

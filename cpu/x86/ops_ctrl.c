@@ -36,8 +36,9 @@
  *    same with PCID/INVPCID advertised as without (17.5-18.4 s both).
  *  - MAXPHYADDR is 40 (CPUID 0x80000008): CR3 bits 63:40 are reserved in
  *    IA-32e mode.
- *  - Hardware breakpoints (DR7 L/G bits) are stored but not implemented:
- *    LOG_UNIMP when enabled. DR7.GD is ignored.
+ *  - Debug registers (SDM Vol. 3B 18.2): writes to DR0-DR3/DR7 re-decode
+ *    the breakpoints (x86_dr_update, cpu.c, which implements them); DR7.GD
+ *    makes any MOV DR a #DB fault (dr_index).
  */
 #include <inttypes.h>
 #include <string.h>
@@ -190,7 +191,12 @@ void x86_op_mov_to_cr(struct x86_cpu *cpu, const struct x86_insn *insn)
     cpu->exit_block = true;
 }
 
-/* DR4/DR5 alias DR6/DR7 unless CR4.DE (then #UD); DR8-15 do not exist. */
+/*
+ * DR4/DR5 alias DR6/DR7 unless CR4.DE (then #UD); DR8-15 do not exist (SDM
+ * Vol. 3B 18.2.2). Then general detect (18.3.1.3): with DR7.GD set, any MOV
+ * to or from a DR is a #DB fault with DR6.BD set and GD cleared for the
+ * handler. Order as the MOV DR exception list: #GP (CPL), #UD, #DB.
+ */
 static unsigned dr_index(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
     unsigned n = insn->reg;
@@ -200,6 +206,11 @@ static unsigned dr_index(struct x86_cpu *cpu, const struct x86_insn *insn)
         if (cpu->cr4 & X86_CR4_DE)
             x86_raise(cpu, X86_EXC_UD);
         n += 2;
+    }
+    if (cpu->dr[7] & X86_DR7_GD) {
+        cpu->dr[7] &= ~X86_DR7_GD;
+        cpu->dr[6] |= X86_DR6_BD;
+        x86_raise(cpu, X86_EXC_DB);
     }
     return n;
 }
@@ -229,16 +240,12 @@ void x86_op_mov_to_dr(struct x86_cpu *cpu, const struct x86_insn *insn)
         v |= 0xffff0ff0u;
     } else if (n == 7) {
         v = (v | 0x400) & ~0xd800ull;   /* bits 11, 12, 14, 15 read as 0 */
-        if (v & 0xff) {
-            static bool warned;
-            if (!warned) {
-                warned = true;
-                qlog(LOG_UNIMP, "x86: hardware breakpoints enabled in DR7 (0x%" PRIx64
-                     ") are not implemented", v);
-            }
-        }
     }
     cpu->dr[n] = v;
+    if (n != 6) {
+        x86_dr_update(cpu);             /* breakpoints armed or moved (cpu.c) */
+        cpu->exit_block = true;         /* the run loop's debug mode may change */
+    }
 }
 
 /** 0F 06: CLTS. */

@@ -5,7 +5,9 @@
  * Follows SDM Vol. 1 19.5 (I/O privilege level, I/O permission bit map in
  * the TSS at the 16-bit offset stored at TSS+102) and the Vol. 2A IN / OUT
  * pseudo-code. Accesses reach the devices through io_space_read/write on
- * the bus's port-I/O space (devices/bus.h), which never fails.
+ * the bus's port-I/O space (devices/bus.h), which never fails. An access
+ * that passed the permission check is matched against the armed DR0-DR3 I/O
+ * breakpoints (SDM Vol. 3B 18.3.1.2, cpu.c x86_check_io_bp).
  */
 #include "cpu/x86/sys.h"
 #include "devices/bus.h"
@@ -44,6 +46,8 @@ uint32_t x86_io_in(struct x86_cpu *cpu, uint16_t port, unsigned size)
 {
     io_check(cpu, port, size);
     struct bus *bus = cpu->vcpu.bus;
+    if (unlikely(cpu->dr_io_bps))
+        x86_check_io_bp(cpu, port, size);   /* I/O breakpoint: #DB trap after the insn */
     if (!bus)
         return (uint32_t)x86_size_mask(size);
     return (uint32_t)(io_space_read(&bus->pio, port, size) & x86_size_mask(size));
@@ -52,6 +56,8 @@ uint32_t x86_io_in(struct x86_cpu *cpu, uint16_t port, unsigned size)
 void x86_io_out(struct x86_cpu *cpu, uint16_t port, uint32_t value, unsigned size)
 {
     io_check(cpu, port, size);
+    if (unlikely(cpu->dr_io_bps))
+        x86_check_io_bp(cpu, port, size);
     struct bus *bus = cpu->vcpu.bus;
     if (!bus)
         return;

@@ -21,6 +21,10 @@
  * so it is a valid intermediate state of the element loop. Overlapping MOVS
  * where the destination is just above the source is cut at the distance so
  * the result equals the element-by-element forward copy.
+ *
+ * Debug: an element that hits a data or I/O breakpoint ends the call after
+ * its iteration (str_debug_stop), so the #DB trap sees the registers of the
+ * next iteration and RIP at the instruction when elements remain.
  */
 #include <string.h>
 
@@ -75,6 +79,16 @@ static inline void str_yield_if_unfinished(struct x86_cpu *cpu, const struct str
 {
     if (c->rep && count)
         cpu->next_rip = cpu->rip;
+}
+
+/**
+ * An element hit a data or I/O breakpoint (cpu.c records it in dr_hits) or a
+ * debugger watchpoint: stop after this iteration, so the #DB trap comes
+ * between iterations with rCX/rSI/rDI of the next one (SDM Vol. 3B 18.3.1.2).
+ */
+static inline bool str_debug_stop(const struct x86_cpu *cpu)
+{
+    return unlikely(cpu->dr_hits | cpu->dbg_hit);
 }
 
 /** Linear address of source element (seg:rSI). */
@@ -198,6 +212,8 @@ static void op_movs_stos(struct x86_cpu *cpu, const struct x86_insn *insn)
         str_adv(cpu, &c, X86_RDI, c.step);
         str_retire(cpu, &c, &count);
         budget--;
+        if (str_debug_stop(cpu))
+            break;
     }
     str_yield_if_unfinished(cpu, &c, count);
 }
@@ -216,6 +232,8 @@ static void op_lods(struct x86_cpu *cpu, const struct x86_insn *insn)
         str_adv(cpu, &c, X86_RSI, c.step);
         str_retire(cpu, &c, &count);
         budget--;
+        if (str_debug_stop(cpu))
+            break;
     }
     str_yield_if_unfinished(cpu, &c, count);
 }
@@ -253,6 +271,8 @@ static void op_cmps_scas(struct x86_cpu *cpu, const struct x86_insn *insn)
             stop = true;
             break;
         }
+        if (str_debug_stop(cpu))
+            break;
     }
     if (c.rep && count && !stop)
         cpu->next_rip = cpu->rip;
@@ -275,6 +295,8 @@ static void op_ins(struct x86_cpu *cpu, const struct x86_insn *insn)
         str_adv(cpu, &c, X86_RDI, c.step);
         str_retire(cpu, &c, &count);
         budget--;
+        if (str_debug_stop(cpu))
+            break;
     }
     str_yield_if_unfinished(cpu, &c, count);
 }
@@ -294,6 +316,8 @@ static void op_outs(struct x86_cpu *cpu, const struct x86_insn *insn)
         str_adv(cpu, &c, X86_RSI, c.step);
         str_retire(cpu, &c, &count);
         budget--;
+        if (str_debug_stop(cpu))
+            break;
     }
     str_yield_if_unfinished(cpu, &c, count);
 }

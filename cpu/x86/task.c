@@ -227,6 +227,7 @@ static void switch_tasks(struct x86_cpu *cpu, uint16_t sel, uint64_t desc,
     cpu->tr.attr |= 2;                                 /* busy */
     cpu->cr0 |= X86_CR0_TS;                            /* 7.3: set on every switch */
     cpu->dr[7] &= ~0x155ull;                           /* L0-L3, LE (18.2.4) */
+    x86_dr_update(cpu);                                /* re-arm what G0-G3 keep (cpu.c) */
 
     /* Step 12: registers. */
     if (new32 && (cpu->cr0 & X86_CR0_PG))

@@ -107,6 +107,10 @@ enum x86_exception {
 #define X86_CR4_SMEP (1ull << 20)
 #define X86_CR4_SMAP (1ull << 21)
 #define X86_CR4_PKE (1ull << 22)
+/* DR6 / DR7 bits (SDM Vol. 3B 18.2.3, 18.2.4). */
+#define X86_DR6_BD  (1ull << 13)   /* general detect */
+#define X86_DR6_BS  (1ull << 14)   /* single step */
+#define X86_DR7_GD  (1ull << 13)   /* general detect enable */
 #define X86_EFER_SCE (1ull << 0)
 #define X86_EFER_LME (1ull << 8)
 #define X86_EFER_LMA (1ull << 10)
@@ -298,6 +302,15 @@ struct x86_cpu {
     bool dbg_skip_bp;               /* resume: do not stop at a breakpoint on the first insn */
     bool ac_check;                  /* CPL 3 && CR0.AM && RFLAGS.AC: alignment checks on
                                      * (user TLB entries carry TLB_FLAG_CHECK), cpu.c */
+    /* Architectural debug registers (SDM Vol. 3B 18.2), DR7 decoded by
+     * x86_dr_update (cpu.c): bit n = DRn enabled (DR7 Ln or Gn) with that R/W. */
+    uint8_t dr_insn_bps;            /* R/W = 00: instruction breakpoints (run loop steps) */
+    uint8_t dr_data_bps;            /* R/W = 01 / 11: data breakpoints (TLB_FLAG_WATCH pages) */
+    uint8_t dr_io_bps;              /* R/W = 10: I/O breakpoints (only with CR4.DE) */
+    uint8_t dr_hits;                /* B0-B3 of data / I/O breakpoints hit by the current
+                                     * instruction: #DB trap once it completes */
+    uint64_t dr_hit_rip;            /* RIP of the instruction that recorded dr_hits */
+    bool watch_any;                 /* n_watch || dr_data_bps: slow-path accesses are checked */
 
     /* Interpreter */
     struct x86_block_cache *bcache;
@@ -514,8 +527,19 @@ void x86_code_page_marked(struct x86_cpu *cpu, gpa_t page_gpa);
  * Records cpu->vcpu.debug_event and sets dbg_hit/exit_block on a hit.
  */
 void x86_check_watch(struct x86_cpu *cpu, gva_t lin, unsigned size, bool write);
-/** True if a watchpoint overlaps the page at @page. */
+/** True if a watchpoint or an armed DR0-DR3 data breakpoint overlaps the page at @page. */
 bool x86_page_has_watch(const struct x86_cpu *cpu, gva_t page);
+/**
+ * Re-decode DR7 and DR0-DR3 after a write (SDM Vol. 3B 18.2.4): the armed
+ * instruction / data / I/O breakpoint masks, and a TLB flush when the set of
+ * data-breakpoint pages may have changed (cpu.c).
+ */
+void x86_dr_update(struct x86_cpu *cpu);
+/**
+ * I/O breakpoint check for an access of @size bytes at @port (SDM Vol. 3B
+ * 18.3.1.2, R/W = 10 with CR4.DE): records the hit in dr_hits (cpu.c).
+ */
+void x86_check_io_bp(struct x86_cpu *cpu, uint16_t port, unsigned size);
 
 /** Guest-physical MMIO/RAM access for the slow path (size 1..8). */
 uint64_t x86_phys_read(struct x86_cpu *cpu, gpa_t gpa, unsigned size);

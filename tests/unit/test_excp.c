@@ -258,11 +258,12 @@ Test(excp, syscall_sysret_registers)
     cr_assert_eq(cpu->gpr[X86_RBX] & 0xffff, 0x10, "CS = STAR[47:32]");
     cr_assert_eq(cpu->gpr[X86_RBP] & 0xffff, 0x18, "SS = STAR[47:32] + 8");
     /* SYSRET (REX.W): CS = STAR[63:48] + 16 | 3, SS = STAR[63:48] + 8 | 3,
-     * RFLAGS = R11 & 3C7FD7H | 2; then UD2 at CPL 3. */
+     * RFLAGS = R11 & 3C7FD7H | 2; then UD2 at CPL 3, whose #UD frame has
+     * RF = 1 (a fault-class exception, SDM Vol. 3B 18.3.1.1). */
     cr_assert_eq(cpu->rip, h_handler(X86_EXC_UD) + 1);
     cr_assert_eq(h_r64(&e, H_RSP0 - 40), H_UCODE + 2);
     cr_assert_eq(h_r64(&e, H_RSP0 - 32), 0x23 + 16);
-    cr_assert_eq(h_r64(&e, H_RSP0 - 24), (user_flags & 0x3c7fd7) | 2);
+    cr_assert_eq(h_r64(&e, H_RSP0 - 24), (user_flags & 0x3c7fd7) | 2 | X86_FLAG_RF);
     cr_assert_eq(h_r64(&e, H_RSP0 - 8), 0x23 + 8);
     h_fini(&e);
 }
