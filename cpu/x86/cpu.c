@@ -107,6 +107,7 @@ static void x86_reset(struct vcpu *v)
     cpu->dr[6] = 0xffff0ff0;
     cpu->dr[7] = 0x400;
     cpu->dr_hits = 0;
+    cpu->task_trap = false;
     x86_dr_update(cpu);
     cpu->cpl = 0;
     cpu->code_mode = X86_MODE_16;
@@ -464,15 +465,25 @@ static void x86_dump_tlb(struct vcpu *v, FILE *f);
  * Decided (DR6 policy; 18.2.3 lets B0-B3 be set or not for breakpoints
  * that are not enabled, and lets some #DBs clear B0-B3): B0-B3 are set only
  * for enabled breakpoints whose condition was met; a #DB reporting breakpoint
- * hits replaces B0-B3 with exactly those hits; BD and BS are set and never
- * cleared by the processor (the handler clears them; BT is never set: no
- * task switches). A
- * single-step trap and data breakpoints of the same instruction make one #DB
- * (Table 6-2 class 4). Accesses made while delivering an exception or an
- * external interrupt report no data breakpoint (hits are discarded); those
- * of INT n / INT3 / INTO / INT1 frames do, after the instruction. Not done:
- * RF = 1 in the image of an external interrupt taken between REP iterations
- * when no instruction breakpoint is armed (RF only matters when one is).
+ * hits replaces B0-B3 with exactly those hits; BD, BS and BT are set and
+ * never cleared by the processor (the handler clears them). A single-step
+ * trap, data breakpoints and the task-switch trap of the same instruction
+ * make one #DB (Table 6-2 class 4). Accesses made while delivering an
+ * exception or an external interrupt report no data breakpoint (hits are
+ * discarded); those of INT n / INT3 / INTO / INT1 frames do, after the
+ * instruction.
+ *
+ *  - Task-switch trap (18.3.1.6; TSS T flag, Vol. 3A 7.2.1): task.c sets
+ *    task_trap when a switch into a 32-bit TSS with T = 1 completes; the
+ *    run loop delivers the #DB with DR6.BT set before the new task's first
+ *    instruction, ahead of a pending NMI or INTR (Table 6-2: class 4 traps
+ *    come before class 5/6 interrupts), also when the switch was made by
+ *    delivering an event through a task gate.
+ *  - REP string instructions stopped between iterations (ops_string.c) set
+ *    RF: an NMI or external interrupt taken there pushes RF = 1, as 18.3.1.1
+ *    requires for an interrupt arriving after any iteration but the last; the
+ *    run loop clears RF again before the next slice when no instruction
+ *    breakpoint or TF needs it.
  */
 
 /* Exceptions raised through x86_raise* that are fault-class (SDM Vol. 3A
@@ -566,6 +577,10 @@ static void x86_debug_trap(struct x86_cpu *cpu, bool single_step)
         cpu->dr[6] = (cpu->dr[6] & ~0xfull) | hits;
     if (single_step)
         cpu->dr[6] |= X86_DR6_BS;
+    if (cpu->task_trap) {                 /* the instruction switched to a task with T = 1 */
+        cpu->task_trap = false;
+        cpu->dr[6] |= X86_DR6_BT;
+    }
     /* A REP string instruction stopped after an iteration that was not its last
      * (it restarts at its own RIP): the image gets RF = 1 (18.3.1.1). */
     if (hits && cpu->rip == cpu->dr_hit_rip)
@@ -681,6 +696,21 @@ static void x86_step_architectural(struct x86_cpu *cpu)
 
 /* ---------------------------------------------------------------- run loop */
 
+/*
+ * The #DB trap of a task switch into a TSS with T = 1 (SDM Vol. 3A 7.2.1,
+ * Vol. 3B 18.3.1.6): DR6.BT set, delivered before the new task's first
+ * instruction with the saved RIP pointing at it.
+ */
+static void x86_task_switch_trap(struct x86_cpu *cpu)
+{
+    cpu->task_trap = false;
+    cpu->dr[6] |= X86_DR6_BT;
+    qlog(LOG_INT, "x86: #DB task switch trap (TSS T flag), TR 0x%x rip 0x%" PRIx64, cpu->tr.sel,
+         cpu->rip);
+    x86_deliver_event(cpu, X86_EXC_DB, X86_EVT_EXCEPTION, false, 0, cpu->rip);
+    cpu->dr_hits = 0;
+}
+
 /* Deliver a pending NMI or external interrupt if the CPU accepts one now. */
 static bool x86_take_interrupt(struct x86_cpu *cpu)
 {
@@ -757,9 +787,20 @@ static enum vcpu_exit x86_run(struct vcpu *v, uint64_t budget_insns)
                 goto out;
             }
         }
-        if (unlikely(cpu->intr_pin | cpu->nmi_pending) && x86_take_interrupt(cpu)) {
-            prev = NULL;
-            cpu->dr_hits = 0;             /* frame pushes report no data breakpoint */
+        if (unlikely(cpu->intr_pin | cpu->nmi_pending | cpu->task_trap)) {
+            /* A pending task-switch trap (class 4) goes before NMI / INTR. */
+            bool taken = cpu->task_trap;
+            if (taken)
+                x86_task_switch_trap(cpu);
+            else
+                taken = x86_take_interrupt(cpu);
+            if (taken) {
+                prev = NULL;
+                cpu->dr_hits = 0;         /* frame pushes report no data breakpoint */
+                /* The event itself went through a task gate to a T = 1 task. */
+                if (cpu->task_trap)
+                    x86_task_switch_trap(cpu);
+            }
         }
         if (unlikely(cpu->halted)) {
             exit = VCPU_EXIT_HALT;

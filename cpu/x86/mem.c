@@ -420,6 +420,16 @@ void x86_write_sys(struct x86_cpu *cpu, gva_t lin, uint64_t value, unsigned size
     write_sized(cpu, lin, value, size, 0, true);
 }
 
+void x86_probe_write_sys(struct x86_cpu *cpu, gva_t lin, unsigned len)
+{
+    while (len) {
+        unsigned n = (unsigned)MIN((uint64_t)len, GUEST_PAGE_SIZE - PAGE_OFF(lin));
+        translate(cpu, lin, MMU_WRITE, 0, true);
+        len -= n;
+        lin = lin_wrap(cpu, lin + n);
+    }
+}
+
 void x86_probe_write(struct x86_cpu *cpu, gva_t lin, unsigned len)
 {
     unsigned idx = mmu_index(cpu);

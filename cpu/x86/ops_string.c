@@ -12,7 +12,7 @@
  * remaining work with RIP at the instruction (SDM Vol. 1 7.3.9.2). One call
  * runs at most STRING_BUDGET elements; if work remains next_rip = rip so the
  * run loop re-executes it (and may take an interrupt in between, as hardware
- * does between iterations).
+ * does between iterations, with RF = 1 in the pushed image: str_yield).
  *
  * Fast path: REP MOVS / REP STOS with DF = 0 move whole runs that stay in one
  * page on each side directly between host pointers when both pages have fast
@@ -74,11 +74,26 @@ static inline void str_retire(struct x86_cpu *cpu, const struct str_ctx *c, uint
         str_set_count(cpu, c, *count);
 }
 
-/** Budget used up with elements left: re-execute the instruction (restartable REP). */
+/**
+ * Stop between iterations with elements left: re-execute the instruction
+ * (restartable REP). RF is set so that an NMI or external interrupt taken
+ * before the next slice pushes RF = 1 (SDM Vol. 3B 18.3.1.1: "for any
+ * interrupt arriving after any iteration of a repeated string instruction
+ * but the last iteration, the value pushed for RF is 1"); the run loop
+ * clears it again before the next slice unless an instruction breakpoint
+ * needs it (cpu.c).
+ */
+static inline void str_yield(struct x86_cpu *cpu)
+{
+    cpu->next_rip = cpu->rip;
+    cpu->rflags |= X86_FLAG_RF;
+}
+
+/** Budget used up with elements left: re-execute the instruction. */
 static inline void str_yield_if_unfinished(struct x86_cpu *cpu, const struct str_ctx *c, uint64_t count)
 {
     if (c->rep && count)
-        cpu->next_rip = cpu->rip;
+        str_yield(cpu);
 }
 
 /**
@@ -275,7 +290,7 @@ static void op_cmps_scas(struct x86_cpu *cpu, const struct x86_insn *insn)
             break;
     }
     if (c.rep && count && !stop)
-        cpu->next_rip = cpu->rip;
+        str_yield(cpu);
 }
 
 /** INS (6C 6D): ES:[rDI] = port DX. The destination is probed before the port is read. */

@@ -21,9 +21,14 @@
  *  - LAR/LSL accept the system types of the SDM Vol. 2A tables (LAR "Segment
  *    and Gate Types", LSL "Segment and Gate Descriptor Types"), which differ
  *    between legacy and IA-32e mode: in IA-32e mode LAR takes only 64-bit
- *    TSSs and call gates (not the LDT), LSL the LDT and 64-bit TSSs. The LSL
- *    table's IA-32e row 0 ("upper 8 bytes of a 16-byte descriptor: Yes") is
- *    not followed: a zero type reads as invalid there too, as in Bochs/QEMU.
+ *    TSSs and call gates (not the LDT), LSL the LDT and 64-bit TSSs.
+ *    Kept deliberately: the LSL table ("Segment and Gate Descriptor Types")
+ *    has, for type 0 in IA-32e mode, the name "Upper 8 byte of a 16-Byte
+ *    descriptor" and Valid "Yes" (protected mode: "Reserved", "No"). qtemu
+ *    does not follow that row: a selector naming the upper half of a system
+ *    descriptor gets ZF = 0, as in Bochs and QEMU. That half holds base
+ *    63:32 and zero / reserved bits (SDM Vol. 3A 7.2.3), not a limit, so
+ *    following the row would only hand software base bits as a "limit".
  */
 #include <inttypes.h>
 

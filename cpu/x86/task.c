@@ -12,12 +12,20 @@
  * task gate in the IDT is #GP (excp.c), IRET with NT = 1 is #GP(0) (excp.c).
  *
  * Decided:
- *  - Everything that can fault before the commit point is read and checked
- *    first (new TSS descriptor and image, old TSS limit); then the old TSS
- *    is written, the new TSS's previous-task link, and the busy bits. A
- *    #PF on those stores leaves the CPU registers untouched (retrying the
- *    instruction rewrites the same fields). The SDM's conversion of such
- *    store faults into #TS (Table 6-6) is not modelled: the #PF is raised.
+ *  - Faults before the commit point (7.3 NOTES: an error in steps 1-11
+ *    leaves "the processor ... returned to its state prior to the execution
+ *    of the instruction that initiated the task switch"; Interrupt 14: a #PF
+ *    while writing the old task's state, reading the GDT or reading the new
+ *    TSS is not one of the cases that "occur in the context of the new
+ *    task"). So everything is read and checked first (new TSS descriptor and
+ *    image, old TSS limit), then every store target is probed for writing
+ *    (old TSS dynamic fields, the new TSS's previous-task link, both busy
+ *    bytes in the GDT): a #PF there is raised in the old task with nothing
+ *    written - registers, TR, the old TSS and the busy bits all unchanged -
+ *    and CR2 / the error code of the store. Only then is anything stored.
+ *    Table 6-6's "stores to the old TSS encounter a fault condition" -> #TS
+ *    is the segment-level check (old TSS limit below its dynamic fields);
+ *    page faults stay #PF as Interrupt 14 lists them.
  *  - After the commit point (TR loaded) a fault is raised with cpu->rip =
  *    the new task's EIP and the new task's (partly loaded) state, as 7.3
  *    step 13 says. Segment registers are first loaded with their selectors
@@ -29,7 +37,11 @@
  *  - 16-bit TSS (7.6): the upper halves of EIP and EFLAGS are lost (read
  *    as 0); GPRs load as 0xFFFF0000 | value ("modified and not
  *    maintained", as Bochs and QEMU do); FS and GS become null.
- *  - The debug trap flag T (TSS offset 64H) is not implemented: LOG_UNIMP.
+ *  - Debug trap flag T (bit 0 of the 32-bit TSS word at 64H, 7.2.1; Vol. 3B
+ *    18.3.1.6): when a switch into such a task completes, cpu->task_trap is
+ *    set and the run loop raises #DB with DR6.BT before the new task's first
+ *    instruction (cpu.c). A fault after the commit point (step 13, or EIP
+ *    beyond the CS limit) is delivered instead and the T trap is dropped.
  *  - Local breakpoint enables DR7.L0-L3 and LE are cleared on every task
  *    switch (SDM Vol. 3A 18.2.4).
  *  - Error codes of faults during an event's task switch carry EXT (6.13).
@@ -108,10 +120,37 @@ static void save_tss(struct x86_cpu *cpu, uint32_t eip, uint32_t eflags)
     }
 }
 
+/* Linear address of the type byte of the GDT descriptor of @sel. */
+static gva_t busy_byte(const struct x86_cpu *cpu, uint16_t sel)
+{
+    return (uint32_t)(cpu->gdtr.base + (sel & 0xfff8u) + 5);
+}
+
+/*
+ * Probe every store of steps 7-10 for writing before the first one, so that
+ * a #PF on any of them leaves memory as well as registers unchanged (see
+ * "Decided" above).
+ */
+static void probe_stores(struct x86_cpu *cpu, uint16_t sel, uint32_t new_base,
+                         enum x86_task_source src)
+{
+    uint32_t old = (uint32_t)cpu->tr.base;
+    if (tss_is32(X86_SEG_ATTR_TYPE(cpu->tr.attr)))
+        x86_probe_write_sys(cpu, old + 0x20, 0x60 - 0x20);   /* EIP .. GS */
+    else
+        x86_probe_write_sys(cpu, old + 0x0e, 0x2a - 0x0e);   /* IP .. DS */
+    if (src == X86_TASK_CALL || src == X86_TASK_INT)
+        x86_probe_write_sys(cpu, new_base, 2);               /* previous-task link */
+    if (src == X86_TASK_JMP || src == X86_TASK_IRET)
+        x86_probe_write_sys(cpu, busy_byte(cpu, cpu->tr.sel), 1);
+    if (src != X86_TASK_IRET)
+        x86_probe_write_sys(cpu, busy_byte(cpu, sel), 1);
+}
+
 /* Set or clear the busy bit (type bit 1) of the GDT TSS descriptor of @sel. */
 static void set_busy(struct x86_cpu *cpu, uint16_t sel, bool busy)
 {
-    uint32_t a = (uint32_t)(cpu->gdtr.base + (sel & 0xfff8u) + 5);
+    gva_t a = busy_byte(cpu, sel);
     uint8_t b = (uint8_t)x86_read_sys(cpu, a, 1);
     b = busy ? (uint8_t)(b | 2) : (uint8_t)(b & ~2u);
     x86_write_sys(cpu, a, b, 1);
@@ -208,6 +247,7 @@ static void switch_tasks(struct x86_cpu *cpu, uint16_t sel, uint64_t desc,
     /* Step 5: everything from the new TSS is read before anything changes. */
     struct tss_state t;
     read_tss(cpu, base, new32, &t);
+    probe_stores(cpu, sel, base, src);
 
     /* Steps 6-8: save the old task (NT cleared in the image for IRET). */
     uint32_t old_eflags = (uint32_t)x86_get_rflags(cpu);
@@ -268,10 +308,10 @@ static void switch_tasks(struct x86_cpu *cpu, uint16_t sel, uint64_t desc,
             load_task_seg(cpu, data[i], t.seg[data[i]], cpl, ext);
         x86_update_mode(cpu);
     }
-    if (t.trap)
-        qlog(LOG_UNIMP, "x86: TSS debug trap flag (T) not implemented (TSS 0x%x)", sel);
     if (t.eip > cpu->seg[X86_CS].limit)
         x86_raise_err(cpu, X86_EXC_GP, ext);
+    if (t.trap)
+        cpu->task_trap = true;          /* #DB (DR6.BT) before the first instruction (cpu.c) */
     cpu->exit_block = true;
 }
 

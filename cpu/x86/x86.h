@@ -110,6 +110,7 @@ enum x86_exception {
 /* DR6 / DR7 bits (SDM Vol. 3B 18.2.3, 18.2.4). */
 #define X86_DR6_BD  (1ull << 13)   /* general detect */
 #define X86_DR6_BS  (1ull << 14)   /* single step */
+#define X86_DR6_BT  (1ull << 15)   /* task switch (TSS T flag) */
 #define X86_DR7_GD  (1ull << 13)   /* general detect enable */
 #define X86_EFER_SCE (1ull << 0)
 #define X86_EFER_LME (1ull << 8)
@@ -310,6 +311,8 @@ struct x86_cpu {
     uint8_t dr_hits;                /* B0-B3 of data / I/O breakpoints hit by the current
                                      * instruction: #DB trap once it completes */
     uint64_t dr_hit_rip;            /* RIP of the instruction that recorded dr_hits */
+    bool task_trap;                 /* a task switch loaded a TSS with T = 1: #DB (DR6.BT)
+                                     * before the new task's first instruction (cpu.c) */
     bool watch_any;                 /* n_watch || dr_data_bps: slow-path accesses are checked */
 
     /* Interpreter */
@@ -469,6 +472,8 @@ void x86_write_sized(struct x86_cpu *cpu, gva_t lin, uint64_t value, unsigned si
  * if not. Used before multi-part stores so that a fault leaves no partial write.
  */
 void x86_probe_write(struct x86_cpu *cpu, gva_t lin, unsigned len);
+/** x86_probe_write for an implicit supervisor-mode store (x86_write_sys). */
+void x86_probe_write_sys(struct x86_cpu *cpu, gva_t lin, unsigned len);
 
 /** Copy @len bytes from/to linear memory (FXSAVE, descriptors). May raise #PF. */
 void x86_read_bytes(struct x86_cpu *cpu, gva_t lin, void *buf, unsigned len);

@@ -24,6 +24,11 @@
  *    been executed").
  *  - SDM Vol. 3A 7.6 (16-bit TSS: IP 0EH, FLAGS 10H, AX 12H, ES CS SS DS
  *    22H-28H, LDT 2AH; limit below 2BH -> #TS), with CALL and IRET back.
+ *  - SDM Vol. 3A 7.2.1 "Debug trap (T) flag", Vol. 3B 18.2.3 (DR6.BT) and
+ *    18.3.1.6: a JMP to a TSS whose T flag (bit 0 of the word at 64H) is
+ *    set raises #DB in the new task before its first instruction: DR6.BT
+ *    set, pushed EIP = the new task's EIP, TR = the new TSS, exactly one #DB
+ *    and the first instruction sees it already delivered.
  *  - IA-32e mode (SDM Vol. 3A 7.7, Vol. 2A JMP / INT n / IRET): far JMP to
  *    a TSS -> #GP(selector); a task gate in the IDT -> #GP(vector * 8 + 2,
  *    6.13: the index field of an IDT error code is the vector); IRET with
@@ -55,7 +60,8 @@
 #define S_T16     0x70              /* 16-bit TSS (type 1) */
 #define S_C16     0x78              /* 32-bit code, base = task16_entry */
 #define S_T16SMALL 0x80             /* 16-bit TSS, limit 2AH < 2BH */
-#define GDT32_LIMIT 0x87
+#define S_TT      0x88              /* TSS with the debug trap flag T = 1 */
+#define GDT32_LIMIT 0x8f
 #define BAD_SEL   0x7f8
 
 #define TSS_SIZE  0x68
@@ -156,7 +162,14 @@
 #define R_S_BACK_TR    83
 #define R_S_SMALL_V    84
 #define R_S_SMALL_E    85
-#define R_COUNT        86
+/* TSS T flag */
+#define R_T_COUNT      86
+#define R_T_DR6        87
+#define R_T_EIP        88
+#define R_T_TR         89
+#define R_T_AT_ENTRY   90
+#define R_T_BACK_TR    91
+#define R_COUNT        92
 
     .text
     .code64
@@ -316,6 +329,16 @@ after_jmp_a:
     movl %eax, R(R_A_SAVED_EIP)
     str %eax
     movl %eax, R(R_BACK_TR)
+
+    /* ---------------- JMP to a TSS with T = 1: #DB before its first insn */
+    xorl %eax, %eax
+    movl %eax, %dr6
+    movl %eax, R(R_T_COUNT)
+    movl %eax, R(R_T_DR6)
+    ljmpl $S_TT, $0
+after_jmp_t:
+    str %eax
+    movl %eax, R(R_T_BACK_TR)
 
     /* ---------------- CALL through task gate -> TSS B, IRET back */
     pushl $0x2
@@ -514,6 +537,12 @@ task_df_entry:
     iretl
     jmp unexpected
 
+task_t_entry:                       /* #DB (DR6.BT) comes before this */
+    movl R(R_T_COUNT), %eax
+    movl %eax, R(R_T_AT_ENTRY)
+    ljmpl $S_TMAIN, $0
+    jmp unexpected
+
 /* Runs with CS base = task16_entry (S_C16): only relative jumps. */
 task16_entry:
     movl %eax, R(R_S_EAX)
@@ -565,6 +594,18 @@ fault_common:                       /* [esp] eax, err, EIP, CS, EFLAGS */
     andl $~0x4000, 16(%esp)         /* NT = 0 in the EFLAGS image */
     popl %eax
     addl $4, %esp
+    iretl
+
+fault_db:                           /* [esp] EIP, CS, EFLAGS (trap: no error code) */
+    pushl %eax
+    incl R(R_T_COUNT)
+    movl %dr6, %eax
+    movl %eax, R(R_T_DR6)
+    movl 4(%esp), %eax
+    movl %eax, R(R_T_EIP)
+    str %eax
+    movl %eax, R(R_T_TR)
+    popl %eax
     iretl
 
 unexp_handler:
@@ -643,6 +684,7 @@ build_tables:
     TSS_DESC S_TBAD, tss_bad, 0x67, 0x89
     TSS_DESC S_T16, tss16, 0x2b, 0x81
     TSS_DESC S_T16SMALL, tss16, 0x2a, 0x81
+    TSS_DESC S_TT, tss_t, 0x67, 0x89
     TSS_DESC S_C16, task16_entry, 0xffff, 0x9b
     orl $0x00400000, gdt32 + S_C16 + 4  /* D = 1 */
     movl $0x0003, tss16 + 0x10      /* FLAGS: CF */
@@ -661,6 +703,8 @@ build_tables:
     TSS_INIT tss_int, task_int_entry, stack_int_top
     TSS_INIT tss_df, task_df_entry, stack_df_top
     TSS_INIT tss_bad, bad_task_entry, stack_bad_top
+    TSS_INIT tss_t, task_t_entry, stack_a_top
+    orl $1, tss_t + 0x64            /* T: debug trap on a switch to this task */
     movl $BAD_SEL, tss_bad + 0x54   /* DS */
     /* IDT: every vector -> unexp_handler, then the ones under test. */
     movl $idt32, %edi
@@ -685,6 +729,7 @@ build_tables:
     orl $0x8e00, %eax
     movl %eax, idt32 + \vec * 8 + 4
 .endm
+    INT_GATE 1, fault_db
     INT_GATE 10, fault_ts
     INT_GATE 11, fault_np
     INT_GATE 12, fault_ss
@@ -826,6 +871,25 @@ lm_back:
     movzbl %al, %eax
     CHECK "TSS A: saved EIP = after its JMP", 1
 
+    movl RES(R_T_COUNT), %eax
+    CHECK "JMP to a TSS with T = 1: one #DB", 1
+    movl RES(R_T_AT_ENTRY), %eax
+    CHECK "... delivered before the new task's first instruction", 1
+    movl RES(R_T_DR6), %eax
+    shrl $15, %eax
+    andl $1, %eax
+    CHECK "... DR6.BT set", 1
+    movl RES(R_T_EIP), %eax
+    leaq task_t_entry(%rip), %rdx
+    cmpq %rdx, %rax
+    sete %al
+    movzbl %al, %eax
+    CHECK "... pushed EIP = the new task's first instruction", 1
+    movl RES(R_T_TR), %eax
+    CHECK "... raised in the new task (TR = its TSS)", S_TT
+    movl RES(R_T_BACK_TR), %eax
+    CHECK "... and JMP back to the main task", S_TMAIN
+
     movl RES(R_B_FL), %eax
     CHECK "CALL gate -> task B: EFLAGS.NT set", 0x4002
     movl RES(R_B_LINK), %eax
@@ -966,7 +1030,7 @@ gdt32:
     .quad 0x00cf9a000000ffff        /* 0x18 32-bit code */
     .fill 5, 8, 0                   /* 0x20-0x40 TSS descriptors (built) */
     .quad (S_TB << 16) | (0x85 << 40)   /* 0x48 task gate -> TSS B */
-    .fill 7, 8, 0                   /* 0x50-0x80 */
+    .fill 8, 8, 0                   /* 0x50-0x88 */
 gdt32_desc:
     .word GDT32_LIMIT
     .long gdt32
@@ -986,6 +1050,7 @@ tss_exc:   .fill TSS_SIZE, 1, 0
 tss_int:   .fill TSS_SIZE, 1, 0
 tss_df:    .fill TSS_SIZE, 1, 0
 tss_bad:   .fill TSS_SIZE, 1, 0
+tss_t:     .fill TSS_SIZE, 1, 0
 tss16:     .fill 0x2c, 1, 0
 
     .bss

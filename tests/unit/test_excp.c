@@ -5,8 +5,9 @@
  * Oracles: the stack frame layout of SDM Vol. 3A Figure 6-9 (IA-32e: SS,
  * RSP, RFLAGS, CS, RIP, error code; RSP aligned to 16; IST), Figure 6-4 /
  * 20.1.4 (real mode: FLAGS, CS, IP), the error-code formats of 6.13 and
- * 4.7 (#PF), Table 6-5 (#DF), and the SYSCALL/SYSRET pseudo-code of SDM
- * Vol. 2B. Expected values are derived from those rules and the inputs the
+ * 4.7 (#PF), Table 6-5 (#DF), the SYSCALL/SYSRET pseudo-code of SDM
+ * Vol. 2B, and Vol. 3B 18.3.1.1 (RF = 1 pushed for an interrupt or NMI
+ * arriving between iterations of a REP string instruction). Expected values are derived from those rules and the inputs the
  * test chose, never from qtemu's own output.
  */
 #include <criterion/criterion.h>
@@ -174,6 +175,73 @@ Test(excp, benign_then_contributory_is_serial)
     /* Error code: index 6 in the IDT (bit 1), EXT = 1 (during an exception). */
     cr_assert_eq(h_r64(&e, 0x8000 - 48), 6 * 8 + 2 + 1);
     h_fini(&e);
+}
+
+/* ---------------------------------------------------------------- RF and REP */
+
+/* Interrupt controller stub: nothing the first time the CPU asks (so the REP
+ * instruction starts), then vector 0x40 (or, in NMI mode, an NMI raised
+ * instead of answering). */
+struct rep_intc {
+    struct x86_cpu *cpu;
+    int calls;
+    bool nmi;
+};
+
+static int rep_inta(void *opaque)
+{
+    struct rep_intc *c = opaque;
+    if (c->calls++ == 0)
+        return -1;
+    if (c->nmi) {
+        c->cpu->nmi_pending = true;
+        c->cpu->intr_pin = false;
+        return -1;
+    }
+    c->cpu->intr_pin = false;
+    return 0x40;
+}
+
+/*
+ * SDM Vol. 3B 18.3.1.1: "For any interrupt arriving after any iteration of a
+ * repeated string instruction but the last iteration, the value pushed for RF
+ * is 1." An external interrupt (and an NMI) taken between iterations of a long
+ * REP STOSB pushes RF = 1, RIP = the REP instruction, and rCX of the
+ * remaining work; no instruction breakpoint is armed.
+ */
+static void rep_interrupted(bool nmi)
+{
+    struct sys_env e;
+    h_init_long(&e, X86_CPU_QEMU64);
+    static const uint8_t code[] = { 0xf3, 0xaa, 0xf4 };   /* rep stosb ; hlt */
+    h_code(&e, H_KCODE, code, sizeof(code));
+    struct x86_cpu *cpu = e.cpu;
+    struct rep_intc c = { cpu, 0, nmi };
+    cpu->vcpu.intc.inta = rep_inta;
+    cpu->vcpu.intc.opaque = &c;
+    cpu->intr_pin = true;
+    cpu->gpr[X86_RDI] = 0x200000;
+    cpu->gpr[X86_RCX] = 1000000;
+    cr_assert_eq(h_run(&e), VCPU_EXIT_HALT);
+    int vec = nmi ? X86_EXC_NMI : 0x40;
+    cr_assert_eq(cpu->rip, h_handler(vec) + 1, "handler of vector %d reached", vec);
+    uint64_t top = 0x8000;
+    cr_assert_eq(h_r64(&e, top - 40), H_KCODE, "RIP = the REP instruction");
+    uint64_t fl = h_r64(&e, top - 24);
+    cr_assert(fl & X86_FLAG_RF, "RF = 1 in the pushed RFLAGS (flags 0x%llx)", (unsigned long long)fl);
+    cr_assert(cpu->gpr[X86_RCX] > 0 && cpu->gpr[X86_RCX] < 1000000, "taken mid-string");
+    cr_assert_not(cpu->rflags & X86_FLAG_RF, "the interrupt gate clears RF");
+    h_fini(&e);
+}
+
+Test(excp, rf_pushed_for_interrupt_between_rep_iterations)
+{
+    rep_interrupted(false);
+}
+
+Test(excp, rf_pushed_for_nmi_between_rep_iterations)
+{
+    rep_interrupted(true);
 }
 
 /* ---------------------------------------------------------------- real mode */

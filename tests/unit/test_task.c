@@ -5,7 +5,13 @@
  * virtual-8086 task (EFLAGS.VM = 1 in the new TSS), task-gate checks of far
  * JMP (Vol. 2A JMP "TASK-GATE"), IRET's link checks (Vol. 2A IRET
  * "TASK-RETURN"), CR3 untouched with paging off (7.3 step 12), DR7 local
- * enables cleared (Vol. 3A 18.2.4). Expected values from the SDM.
+ * enables cleared (Vol. 3A 18.2.4), the TSS T flag (7.2.1: task_trap
+ * pending, DR6 untouched until the #DB), and page faults before the commit
+ * point (7.3 NOTES: an error in steps 1-11 returns the processor to its
+ * state before the instruction; Interrupt 14: a #PF writing the old task's
+ * state is not raised in the new task): the #PF is raised in the old task
+ * and the switch leaves no partial trace (old busy bit, old TSS image).
+ * Expected values from the SDM.
  */
 #include <criterion/criterion.h>
 
@@ -316,5 +322,98 @@ Test(task, old_tss_too_small)
     cr_assert_eq(far(&e, S_NEW, false, &err), X86_EXC_TS);
     cr_assert_eq(err, S_OLD);
     cr_assert_eq((gdt_desc(&e, S_NEW) >> 40) & 0xff, 0x89);
+    h_fini(&e);
+}
+
+Test(task, t_flag_sets_task_trap)
+{
+    struct sys_env e;
+    init_legacy(&e);
+    w32(&e, T_NEW_TSS + 0x64, 1);             /* T = 1 (7.2.1) */
+    cr_assert_eq(far(&e, S_NEW, false, NULL), -1);
+    cr_assert(e.cpu->task_trap, "#DB pending before the new task's first instruction");
+    cr_assert_eq(e.cpu->rip, 0x21000);
+    h_fini(&e);
+
+    init_legacy(&e);                          /* T = 0: nothing pending */
+    cr_assert_eq(far(&e, S_NEW, false, NULL), -1);
+    cr_assert_not(e.cpu->task_trap);
+    h_fini(&e);
+}
+
+/* 32-bit paging (CR0.PG, CR0.WP), identity map of the first 4 MiB with page
+ * @ro_page read-only; the GDT moved so that S_NEW's descriptor (and those
+ * after it) lie in that page while S_OLD's stays writable. */
+#define T_PD      0x100000ull
+#define T_PT      0x101000ull
+#define T_GDT2    (0x1000ull - S_NEW)
+
+static void paging_with_ro_page(struct sys_env *e, uint64_t ro_page)
+{
+    struct x86_cpu *cpu = e->cpu;
+    uint8_t gdt[13 * 8];
+    gpa_read(&e->mem, T_GDT, gdt, sizeof(gdt));
+    gpa_write(&e->mem, T_GDT2, gdt, sizeof(gdt));
+    cpu->gdtr.base = T_GDT2;
+    w32(e, T_PD, (uint32_t)T_PT | 3);
+    for (uint32_t i = 0; i < 1024; i++)
+        w32(e, T_PT + 4 * i, (i << 12) | ((i << 12) == ro_page ? 1u : 3u));
+    cpu->cr3 = T_PD;
+    cpu->cr0 |= X86_CR0_PG | X86_CR0_WP;
+    x86_tlb_flush(cpu, false);
+}
+
+static uint64_t gdt2_desc(struct sys_env *e, uint16_t sel)
+{
+    return h_r64(e, T_GDT2 + (sel & 0xfff8));
+}
+
+Test(task, pf_on_new_busy_bit_leaves_old_task_intact)
+{
+    struct sys_env e;
+    init_legacy(&e);
+    paging_with_ro_page(&e, 0x1000);          /* S_NEW's descriptor: read-only */
+    struct x86_cpu *cpu = e.cpu;
+    cpu->gpr[X86_RAX] = 0x1111;
+    uint32_t err = 0;
+    cr_assert_eq(far(&e, S_NEW, false, &err), X86_EXC_PF);
+    /* 4.7: P = 1 (protection), W/R = 1, U/S = 0 (implicit supervisor access). */
+    cr_assert_eq(err, 3);
+    cr_assert_eq(cpu->cr2, T_GDT2 + S_NEW + 5, "CR2 = the busy-bit byte");
+    /* Old task's context: TR, registers, EIP unchanged... */
+    cr_assert_eq(cpu->tr.sel, S_OLD);
+    cr_assert_eq(cpu->rip, 0x20000);
+    cr_assert_eq(cpu->gpr[X86_RAX], 0x1111);
+    /* ...and the switch did not half happen: the running task's descriptor
+     * is still busy and its TSS image was not written. */
+    cr_assert_eq((gdt2_desc(&e, S_OLD) >> 40) & 0xff, 0x8b, "old TSS still busy");
+    cr_assert_eq(r32(&e, T_OLD_TSS + 0x20), 0, "old TSS EIP not written");
+    cr_assert_eq(r32(&e, T_OLD_TSS + 0x28), 0, "old TSS EAX not written");
+    cr_assert_eq((gdt2_desc(&e, S_NEW) >> 40) & 0xff, 0x89);
+    h_fini(&e);
+}
+
+Test(task, pf_on_link_leaves_old_tss_unwritten)
+{
+    struct sys_env e;
+    init_legacy(&e);
+    /* The new TSS page read-only: reading it works, the CALL's link store
+     * faults (Table 7-2: CALL writes the previous-task link). */
+    paging_with_ro_page(&e, T_NEW_TSS & ~0xfffull);
+    /* ...but the old TSS is in that page too: move it to a writable one. */
+    struct x86_cpu *cpu = e.cpu;
+    uint64_t old2 = 0x7000;
+    h_w64(&e, T_GDT2 + S_OLD, sys_desc(old2, 0x67, 0x8b));
+    x86_seg_from_desc(&cpu->tr, S_OLD, gdt2_desc(&e, S_OLD));
+    cpu->gpr[X86_RAX] = 0x1111;
+    uint32_t err = 0;
+    cr_assert_eq(far(&e, S_NEW, true, &err), X86_EXC_PF);
+    cr_assert_eq(err, 3);
+    cr_assert_eq(cpu->cr2, T_NEW_TSS, "CR2 = the link field");
+    cr_assert_eq(cpu->tr.sel, S_OLD);
+    cr_assert_eq(cpu->rip, 0x20000);
+    cr_assert_eq(r32(&e, old2 + 0x20), 0, "old TSS EIP not written");
+    cr_assert_eq(r32(&e, old2 + 0x28), 0, "old TSS EAX not written");
+    cr_assert_eq((gdt2_desc(&e, S_NEW) >> 40) & 0xff, 0x89, "new TSS not marked busy");
     h_fini(&e);
 }
