@@ -44,11 +44,6 @@ test_main:
     movq $0x1122334455667788, %rax
     movq %rax, BUF
     movq %rax, BUF + 8
-    movq $0x82, %rdi                /* int $0x82 from CPL3 returns here */
-    leaq back_to_kernel(%rip), %rsi
-    movl $(GATE_INT | GATE_DPL3), %edx
-    xorl %ecx, %ecx
-    call set_gate
 
     /* CPL0, AM=1, AC=1: no alignment checking. */
     movq %cr0, %rax
@@ -100,40 +95,6 @@ test_main:
     popq %rbx
     ret
 
-/*
- * run_user(rdi = entry, rsi = RFLAGS): IRETQ to CPL3 at rdi with
- * RSP = user_stack_top. Returns when the user code executes int $0x82.
- */
-run_user:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
-    movq %rsp, saved_ksp(%rip)
-    pushq $(SEL_UDATA | 3)
-    leaq user_stack_top(%rip), %rax
-    pushq %rax
-    pushq %rsi
-    pushq $(SEL_UCODE | 3)
-    pushq %rdi
-    iretq
-
-back_to_kernel:
-    movl $SEL_KDATA, %eax
-    movw %ax, %ss
-    movw %ax, %ds
-    movw %ax, %es
-    movq saved_ksp(%rip), %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
-    ret
-
 /* CPL3 code. The exception record and result slots are user pages (U=1). */
 user_ac1:
     movq $BUF, %rbx
@@ -151,22 +112,21 @@ ac_w: movw 1(%rbx), %ax
     TRY r_st, "movq %rbx, 9(%rbx)"
     TRY r_ok, "movq 8(%rbx), %rax"
     TRY r_b, "movb 3(%rbx), %al"
-    int $0x82
+    int $USER_RET_VEC
     ud2
 user_ac0:
     movq $BUF, %rbx
     TRY r_ac0, "movq 3(%rbx), %rax"
-    int $0x82
+    int $USER_RET_VEC
     ud2
 user_am0:
     movq $BUF, %rbx
     TRY r_am0, "movq 3(%rbx), %rax"
-    int $0x82
+    int $USER_RET_VEC
     ud2
 
     .data
     .balign 8
-saved_ksp: .quad 0
 r_w:   .fill 3, 8, -1
 r_d:   .fill 3, 8, -1
 r_q:   .fill 3, 8, -1
@@ -175,8 +135,3 @@ r_ok:  .fill 3, 8, -1
 r_b:   .fill 3, 8, -1
 r_ac0: .fill 3, 8, -1
 r_am0: .fill 3, 8, -1
-
-    .bss
-    .balign 16
-    .skip 4096
-user_stack_top:

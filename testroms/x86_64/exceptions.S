@@ -335,13 +335,10 @@ np1: int $0x94
     movl $(GATE_INT | GATE_DPL3), %edx
     xorl %ecx, %ecx
     call set_gate
-    movl $0x82, %edi
-    leaq back_to_kernel(%rip), %rsi
-    movl $(GATE_INT | GATE_DPL3), %edx
-    call set_gate
     andq $~PTE_US, PTE_OF(PG_SUP)(%rip)
     invlpg PG_SUP
     leaq user_code(%rip), %rdi
+    movl $2, %esi
     call run_user
     orq $PTE_US, PTE_OF(PG_SUP)(%rip)
     invlpg PG_SUP
@@ -351,7 +348,7 @@ np1: int $0x94
     CHECK_REG u_cs(%rip), "CPL3: CS after IRETQ", SEL_UCODE | 3
     CHECK_REG u_ss(%rip), "CPL3: SS after IRETQ", SEL_UDATA | 3
     CHECK_REG u_ds(%rip), "CPL3: IRETQ nulled DS (DPL0 < CPL3)", 0
-    CHECK_REG k_ss(%rip), "CPL3 -> CPL0 interrupt loads SS with NULL", 0
+    CHECK_REG user_ret_ss(%rip), "CPL3 -> CPL0 interrupt loads SS with NULL", 0
     CHECK_REG slot0+0(%rip), "CPL3 int 0x80 through DPL3 gate: vector", 0x80
     CHECK_REG slot0+16(%rip), "CPL3 int 0x80: saved CS", SEL_UCODE | 3
     CHECK_REG slot0+24(%rip), "CPL3 int 0x80: frame on TSS.RSP0", rsp0_stack_top
@@ -380,42 +377,6 @@ flags_handler:
     popq flags_seen(%rip)
     andq $0x202, flags_seen(%rip)
     iretq
-
-/*
- * run_user(rdi = entry): IRETQ to CPL3 at rdi, RSP = user_stack_top, IF=0.
- * Returns when the user code executes int $0x82 (back_to_kernel).
- */
-run_user:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
-    movq %rsp, saved_ksp(%rip)
-    pushq $(SEL_UDATA | 3)
-    leaq user_stack_top(%rip), %rax
-    pushq %rax
-    pushq $2
-    pushq $(SEL_UCODE | 3)
-    pushq %rdi
-    iretq
-
-back_to_kernel:
-    movq %ss, %rax
-    movq %rax, k_ss(%rip)
-    movl $SEL_KDATA, %eax
-    movw %ax, %ss
-    movw %ax, %ds
-    movw %ax, %es
-    movq saved_ksp(%rip), %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
-    ret
 
 /* Copy the exception record into a result slot (runs at CPL3). */
 .macro SAVE_EXC slot
@@ -461,14 +422,12 @@ user_code:
 1:  DISARM
     SAVE_EXC slot4
     movq $1, u_done(%rip)
-    int $0x82
+    int $USER_RET_VEC
     ud2
 
     .data
     .balign 8
 flags_seen: .quad -1
-saved_ksp:  .quad 0
-k_ss:       .quad -1
 u_cs:       .quad -1
 u_ss:       .quad -1
 u_ds:       .quad -1
@@ -478,8 +437,3 @@ slot1:      .fill 6, 8, -1
 slot2:      .fill 6, 8, -1
 slot3:      .fill 6, 8, -1
 slot4:      .fill 6, 8, -1
-
-    .bss
-    .balign 16
-    .skip 4096
-user_stack_top:

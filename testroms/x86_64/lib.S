@@ -2,8 +2,9 @@
  * testroms/x86_64/lib.S - the test ROMs' tiny library: COM1 output (16550
  * polled THR: wait for LSR bit 5 "THRE", PC16550D datasheet 8.6.2), hex
  * print, the check bookkeeping behind rom.h's CHECK, exit through
- * isa-debug-exit (a write of V makes qtemu exit with (V << 1) | 1), and
- * run_legacy32 (a trip out of IA-32e mode into legacy protected mode).
+ * isa-debug-exit (a write of V makes qtemu exit with (V << 1) | 1),
+ * run_legacy32 (a trip out of IA-32e mode into legacy protected mode) and
+ * user_call / run_user (a trip to CPL3 and back).
  *
  * Every function preserves all registers except where noted (RFLAGS is
  * clobbered); they run at CPL0 (port I/O).
@@ -296,6 +297,86 @@ run_legacy32:
     popq %rbx
     ret
 
+/*
+ * user_call(rdi = launcher): a trip to CPL3 and back (one at a time: the
+ * kernel RSP is kept in one place). Saves rbx, rbp, r12-r15 and RSP, points
+ * IDT vector USER_RET_VEC (0x82) at user_return_int (interrupt gate, DPL3, so
+ * CPL3 code may INT to it), then jumps to the launcher with rsi, rdx, rcx and
+ * r8-r11 as the caller passed them: CPL0 code that enters user mode the way
+ * the test needs (IRETQ, SYSRET, SYSEXIT, far RET).
+ * The way back: the user code executes `int $USER_RET_VEC` (user_return_int
+ * records the interrupt frame's CS and RIP in user_ret_cs / user_ret_rip
+ * and SS as found in the handler in user_ret_ss: an interrupt from CPL3
+ * loads a NULL SS, SDM Vol. 3A 6.14.4), or CPL0 code (a SYSCALL or SYSENTER
+ * target) jumps to user_return. Both reload DS/ES/SS with SEL_KDATA and the
+ * saved RSP and return from user_call with RFLAGS as the way back left it
+ * (IF = 0 after the interrupt gate); FS/GS are left as they are.
+ * Preserves rbx, rbp, r12-r15; clobbers the rest.
+ */
+    .globl user_call, user_return, user_return_int
+user_call:
+    pushq %rbx
+    pushq %rbp
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, user_ksp(%rip)
+    pushq %rdi
+    pushq %rsi
+    pushq %rdx
+    pushq %rcx
+    movl $USER_RET_VEC, %edi
+    leaq user_return_int(%rip), %rsi
+    movl $(GATE_INT | GATE_DPL3), %edx
+    xorl %ecx, %ecx
+    call set_gate
+    popq %rcx
+    popq %rdx
+    popq %rsi
+    popq %rdi
+    jmp *%rdi
+
+user_return_int:
+    movq (%rsp), %rax
+    movq %rax, user_ret_rip(%rip)
+    movq 8(%rsp), %rax
+    movq %rax, user_ret_cs(%rip)
+    movq %ss, %rax
+    movq %rax, user_ret_ss(%rip)
+user_return:
+    movl $SEL_KDATA, %eax
+    movw %ax, %ss
+    movw %ax, %ds
+    movw %ax, %es
+    movq user_ksp(%rip), %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbp
+    popq %rbx
+    ret
+
+/*
+ * run_user(rdi = entry, rsi = RFLAGS): user_call with an IRETQ into 64-bit
+ * code at CPL3: RIP = rdi, CS = SEL_UCODE | 3, RFLAGS = rsi (2: IF = 0),
+ * RSP = user_stack_top (4 KiB here in lib.S), SS = SEL_UDATA | 3. The user
+ * code comes back with `int $USER_RET_VEC`. Registers as user_call.
+ */
+    .globl run_user
+run_user:
+    movq %rdi, %rdx
+    leaq 1f(%rip), %rdi
+    jmp user_call
+1:  pushq $(SEL_UDATA | 3)
+    leaq user_stack_top(%rip), %rax
+    pushq %rax
+    pushq %rsi
+    pushq $(SEL_UCODE | 3)
+    pushq %rdx
+    iretq
+
     .section .rodata.str, "a"
 .Lok:     .asciz "ok "
 .Lfail:   .asciz "FAIL "
@@ -315,3 +396,14 @@ legacy_saved_rsp: .quad 0
 legacy_fn:  .quad 0
     .globl legacy_efer_pg0
 legacy_efer_pg0: .quad 0
+user_ksp:   .quad 0
+    .globl user_ret_cs, user_ret_rip, user_ret_ss
+user_ret_cs:  .quad -1
+user_ret_rip: .quad -1
+user_ret_ss:  .quad -1
+
+    .bss
+    .balign 16
+    .skip 4096
+    .globl user_stack_top
+user_stack_top:

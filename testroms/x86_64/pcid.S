@@ -80,11 +80,6 @@ test_main:
     movq %cr4, %r13                 /* R13 = CR4 at entry */
     movq $0xaaaa, PHYS_A
     movq $0xbbbb, PHYS_B
-    movq $0x82, %rdi                /* int $0x82 from CPL3 returns to the kernel */
-    leaq back_to_kernel(%rip), %rsi
-    movl $(GATE_INT | GATE_DPL3), %edx
-    xorl %ecx, %ecx
-    call set_gate
 
     movl $1, %eax
     cpuid
@@ -283,6 +278,7 @@ invpcid_yes:
     CHECK_REG exc_vec(%rip), "LOCK INVPCID: #UD", 6
     /* CPL3. */
     leaq user_invpcid(%rip), %rdi
+    movl $2, %esi
     call run_user
     CHECK_REG r_user(%rip), "INVPCID at CPL3: #GP", 13
     CHECK_REG r_user + 8(%rip), "INVPCID at CPL3: error code 0", 0
@@ -358,38 +354,6 @@ invpcid_done:
     popq %rbx
     ret
 
-/* run_user(rdi = entry): IRETQ to CPL3 at rdi, RSP = user_stack_top, IF=0.
- * Returns when the user code executes int $0x82. */
-run_user:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
-    movq %rsp, saved_ksp(%rip)
-    pushq $(SEL_UDATA | 3)
-    leaq user_stack_top(%rip), %rax
-    pushq %rax
-    pushq $0x002
-    pushq $(SEL_UCODE | 3)
-    pushq %rdi
-    iretq
-
-back_to_kernel:
-    movl $SEL_KDATA, %eax
-    movw %ax, %ss
-    movw %ax, %ds
-    movw %ax, %es
-    movq saved_ksp(%rip), %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
-    ret
-
 /* CPL3 code (the exception record and result slot are user pages). */
 user_invpcid:
     leaq desc(%rip), %rcx
@@ -403,18 +367,12 @@ user_invpcid:
     movq %rax, r_user(%rip)
     movq exc_err(%rip), %rax
     movq %rax, r_user + 8(%rip)
-    int $0x82
+    int $USER_RET_VEC
     ud2
 
     .data
     .balign 16
 desc:      .quad 0, 0
-saved_ksp: .quad 0
 r_user:    .fill 2, 8, -1
 feat1c:    .long 0
 feat7b:    .long 0
-
-    .bss
-    .balign 16
-    .skip 4096
-user_stack_top:

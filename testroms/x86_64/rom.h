@@ -22,7 +22,9 @@
  * reported on COM1 and ends the ROM with failure code EXIT_UNEXPECTED.
  *
  * Other modes: lib.S run_legacy32 runs 32-bit code in legacy protected mode
- * (paging off) and comes back to 64-bit mode (see its comment).
+ * (paging off) and comes back to 64-bit mode; lib.S run_user runs code at
+ * CPL3 until it executes int $USER_RET_VEC, user_call is the same with any
+ * way into user mode (see their comments).
  *
  * Verdict: CHECK compares %rax with an expected value (computed by hand from
  * the SDM) and prints "ok N desc" or "FAIL N desc: got .. expected ..". When
@@ -73,6 +75,9 @@
 #define GATE_INT   0x8e
 #define GATE_TRAP  0x8f
 #define GATE_DPL3  0x60
+
+/* IDT vector of the way back from CPL3 (lib.S user_call / run_user). */
+#define USER_RET_VEC 0x82
 
 /* Exit codes besides "first failing check". */
 #define EXIT_NO_CHECKS   121

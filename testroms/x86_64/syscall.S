@@ -40,13 +40,6 @@ test_main:
     pushq %r15
     movq %rsp, saved_ksp(%rip)
 
-    /* Gate 0x82 (DPL3): back from CPL3 to kernel_return. */
-    movl $0x82, %edi
-    leaq back_to_kernel(%rip), %rsi
-    movl $(GATE_INT | GATE_DPL3), %edx
-    xorl %ecx, %ecx
-    call set_gate
-
     movl $0x83, %edi
     leaq fixup_cpl0(%rip), %rsi
     movl $(GATE_INT | GATE_DPL3), %edx
@@ -87,12 +80,9 @@ sr_nc_done:
     CHECK_REG exc_cs(%rip), "sysret non-canonical: taken at CPL0 (saved CS)", SEL_KCODE
     CHECK_REG exc_rip(%rip), "sysret non-canonical: RIP of the SYSRET", sr_nc
 
-    /* To CPL3 with SYSRET. */
-    leaq user64(%rip), %rcx
-    movq $(2 | F_CF | F_ZF), %r11
-    leaq user_stack_top(%rip), %rsp
-    sysretq
-kernel_return:                      /* back_to_kernel jumps here */
+    /* To CPL3 with SYSRET; back by SYSCALL with RAX = 1. */
+    leaq to_user64(%rip), %rdi
+    call user_call
     CHECK_REG u_cs(%rip), "sysretq: CS = STAR[63:48]+16 | 3", SEL_UCODE|3
     CHECK_REG u_ss(%rip), "sysretq: SS = STAR[63:48]+8 | 3", SEL_UDATA|3
     CHECK_REG u_flags(%rip), "sysretq: RFLAGS from R11", 2|F_CF|F_ZF
@@ -110,18 +100,13 @@ kernel_return:                      /* back_to_kernel jumps here */
     CHECK_REG u_sysret_err(%rip), "sysret at CPL3: error code 0", 0
     CHECK_REG u_done(%rip), "user code reached the end", 1
 
-    /* SYSRET without REX.W: compatibility mode. */
-    movl $compat_user, %ecx
-    movq $0xffffffff00000000, %rax
-    orq %rax, %rcx                  /* RIP := ECX: upper half ignored */
-    movq $2, %r11
-    leaq user_stack_top(%rip), %rsp
-    sysretl
-kernel_return32:
+    /* SYSRET without REX.W: compatibility mode; back by int $USER_RET_VEC. */
+    leaq to_compat_user(%rip), %rdi
+    call user_call
     CHECK_REG u32_cs(%rip), "sysretl: CS = STAR[63:48] | 3 (compatibility mode)", SEL_UCODE32|3
     CHECK_REG u32_ss(%rip), "sysretl: SS = STAR[63:48]+8 | 3", SEL_UDATA|3
     CHECK_REG u32_eip(%rip), "sysretl: RIP = ECX (32-bit code runs)", compat_user
-    CHECK_REG u32_cs_k(%rip), "int from compatibility mode: saved CS", SEL_UCODE32|3
+    CHECK_REG user_ret_cs(%rip), "int from compatibility mode: saved CS", SEL_UCODE32|3
 
     movl $EFER, %ecx
     rdmsr
@@ -135,6 +120,20 @@ kernel_return32:
     popq %rbp
     popq %rbx
     ret
+
+/* user_call launchers: SYSRET to 64-bit and to compatibility mode. */
+to_user64:
+    leaq user64(%rip), %rcx
+    movq $(2 | F_CF | F_ZF), %r11
+    leaq user_stack_top(%rip), %rsp
+    sysretq
+to_compat_user:
+    movl $compat_user, %ecx
+    movq $0xffffffff00000000, %rax
+    orq %rax, %rcx                  /* RIP := ECX: upper half ignored */
+    movq $2, %r11
+    leaq user_stack_top(%rip), %rsp
+    sysretl
 
 /* SYSCALL entry: RSP is still the user's. RAX=1 means "done". */
 syscall_entry:
@@ -153,12 +152,7 @@ syscall_entry:
     subq %rbp, %rdx                 /* user put its RSP in RBP */
     movq %rdx, k_rsp_delta(%rip)
     sysretq
-1:  movq saved_ksp(%rip), %rsp
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
-    jmp kernel_return
+1:  jmp user_return
 
 fixup_cpl0:                         /* int $0x83 from CPL3 */
     movq saved_ksp(%rip), %rsp
@@ -167,16 +161,6 @@ fixup_cpl0:                         /* int $0x83 from CPL3 */
     movw %ax, %es
     movw %ax, %ss
     jmp sr_nc_done
-
-back_to_kernel:                     /* int $0x82 from compatibility mode */
-    movq 8(%rsp), %rax
-    movq %rax, u32_cs_k(%rip)
-    movq saved_ksp(%rip), %rsp
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
-    jmp kernel_return32
 
 /* CPL3, 64-bit. */
 user64:
@@ -219,7 +203,7 @@ compat_user:
     movl %eax, u32_eip
     movw %cs, u32_cs
     movw %ss, u32_ss
-    int $0x82
+    int $USER_RET_VEC
     ud2
     .code64
 
@@ -245,9 +229,3 @@ k_rax:        .quad -1
 u32_cs:       .quad 0
 u32_ss:       .quad 0
 u32_eip:      .quad 0
-u32_cs_k:     .quad -1
-
-    .bss
-    .balign 16
-    .skip 4096
-user_stack_top:
