@@ -70,20 +70,6 @@
 #define ATTR_GATE64  0x8c   /* P, DPL0, type C */
 #define ATTR_DPL3    0x60
 
-/* EXPECT_EXC for 32-bit code (as in legacy.S). */
-.macro EXPECT_EXC32 resume:req
-    movl $\resume, exc_resume
-    movl $0, exc_resume + 4
-    movl $-1, exc_vec
-    movl $-1, exc_vec + 4
-    movl $-1, exc_err
-    movl $-1, exc_err + 4
-    movl $0, exc_rip
-    movl $0, exc_rip + 4
-    movl $1, exc_armed
-    movl $0, exc_armed + 4
-.endm
-
 /* Run \insn expecting an exception; store vector and error code at \slot. */
 .macro FAULT slot:req, insn:vararg
     EXPECT_EXC 1f
@@ -532,11 +518,8 @@ c_ret1:
     movl %eax, c_hss_old
     EXPECT_EXC32 1f
     lcall $(G_16 | 3), $0
-1:  movl $0, exc_armed
-    movl exc_vec, %eax
-    movl %eax, c_g16
-    movl exc_err, %eax
-    movl %eax, c_g16 + 8
+1:  DISARM32
+    SAVE_EXC32 c_g16, 8
     lcall $(G_BACK | 3), $0
     .code64
 
@@ -779,7 +762,7 @@ c_hrip:     .quad 0
 c_hcs_old:  .quad 0
 c_hrsp_old: .quad 0
 c_hss_old:  .quad 0
-c_g16:      .quad 0, 0
+c_g16:      .quad 0, 0, 0
 saved_ksp2: .quad 0
 lg_resume:  .quad 0
 lg_vec:     .quad -1

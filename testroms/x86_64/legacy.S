@@ -12,29 +12,6 @@
  */
 #include "rom.h"
 
-/* EXPECT_EXC for 32-bit code (compatibility mode): same record fields as
- * rom.h's EXPECT_EXC (absolute addresses: the ROM is below 4 GiB). */
-.macro EXPECT_EXC32 resume:req
-    movl $\resume, exc_resume
-    movl $0, exc_resume + 4
-    movl $-1, exc_vec
-    movl $-1, exc_vec + 4
-    movl $-1, exc_err
-    movl $-1, exc_err + 4
-    movl $0, exc_rip
-    movl $0, exc_rip + 4
-    movl $1, exc_armed
-    movl $0, exc_armed + 4
-.endm
-/* Copy vector, error code (low halves are enough) and RIP to a slot. */
-.macro SAVE32 slot:req
-    movl exc_vec, %eax
-    movl %eax, \slot
-    movl exc_err, %eax
-    movl %eax, \slot + 4
-    movl exc_rip, %eax
-    movl %eax, \slot + 8
-.endm
 
     .text
     .code64
@@ -78,34 +55,25 @@ back64:
 compat:
     movl $0x7fffffff, %eax
     addl $0, %eax                   /* OF=0 */
-    EXPECT_EXC32 1f
-    into
-1:  movl $0, exc_armed
-    SAVE32 res_into0
+    TRY32 res_into0, into
     movl $0x7fffffff, %eax
     addl $1, %eax                   /* OF=1 */
     EXPECT_EXC32 1f
     into
 into_next:
     nop
-1:  movl $0, exc_armed
-    SAVE32 res_into1
+1:  DISARM32
+    SAVE_EXC32 res_into1
     movl $15, %eax
-    EXPECT_EXC32 1f
-    bound %eax, bounds
-1:  movl $0, exc_armed
-    SAVE32 res_bound0
+    TRY32 res_bound0, "bound %eax, bounds"
     movl $25, %eax
     EXPECT_EXC32 1f
 bound_insn:
     bound %eax, bounds
-1:  movl $0, exc_armed
-    SAVE32 res_bound1
+1:  DISARM32
+    SAVE_EXC32 res_bound1
     movl $9, %eax
-    EXPECT_EXC32 1f
-    bound %eax, bounds
-1:  movl $0, exc_armed
-    SAVE32 res_bound2
+    TRY32 res_bound2, "bound %eax, bounds"
     ljmpl $SEL_KCODE, $back64
     .code64
 

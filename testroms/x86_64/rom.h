@@ -152,6 +152,45 @@
     movq $0, exc_armed(%rip)
 .endm
 
+/* The same for 32-bit code in compatibility mode (exceptions still go
+ * through the 64-bit IDT and its recorder; absolute addresses: the ROM is
+ * below 4 GiB). EXPECT_EXC32 resume: arm, returning to `resume`; DISARM32.
+ * SAVE_EXC32 slot, stride=4: copy the low halves of exc_vec, exc_err and
+ * exc_rip to the dwords at slot, slot + stride, slot + 2 * stride (clobbers
+ * EAX). TRY32 slot, insn: EXPECT_EXC32, the instruction, DISARM32,
+ * SAVE_EXC32 slot (clobbers EAX after the instruction; quote an instruction
+ * with commas). */
+.macro EXPECT_EXC32 resume:req
+    movl $\resume, exc_resume
+    movl $0, exc_resume + 4
+    movl $-1, exc_vec
+    movl $-1, exc_vec + 4
+    movl $-1, exc_err
+    movl $-1, exc_err + 4
+    movl $0, exc_rip
+    movl $0, exc_rip + 4
+    movl $1, exc_armed
+    movl $0, exc_armed + 4
+.endm
+.macro DISARM32
+    movl $0, exc_armed
+.endm
+.macro SAVE_EXC32 slot:req, stride=4
+    movl exc_vec, %eax
+    movl %eax, \slot
+    movl exc_err, %eax
+    movl %eax, \slot + \stride
+    movl exc_rip, %eax
+    movl %eax, \slot + 2 * \stride
+.endm
+.macro TRY32 slot:req, insn:req
+    EXPECT_EXC32 .Ltry32_\@
+    \insn
+.Ltry32_\@:
+    DISARM32
+    SAVE_EXC32 \slot
+.endm
+
 /* PRINT "text": print a line (newline appended). Preserves everything. */
 .macro PRINT text:req
     pushfq

@@ -24,30 +24,6 @@
 #define SEL_GRAN   0x68             /* data RW, limit 0, G=1 */
 #define SEL_LCODE  0x70             /* 32-bit code, G=1, limit: cs_page only */
 
-.macro EXPECT_EXC32 resume:req
-    movl $\resume, exc_resume
-    movl $0, exc_resume + 4
-    movl $-1, exc_vec
-    movl $-1, exc_vec + 4
-    movl $-1, exc_err
-    movl $-1, exc_err + 4
-    movl $0, exc_rip
-    movl $0, exc_rip + 4
-    movl $1, exc_armed
-    movl $0, exc_armed + 4
-.endm
-/* Run one instruction in 32-bit code, store vector, error code, RIP. */
-.macro TRY32 slot:req, insn:req
-    EXPECT_EXC32 88f
-    \insn
-88: movl $0, exc_armed
-    movl exc_vec, %eax
-    movl %eax, \slot
-    movl exc_err, %eax
-    movl %eax, \slot + 4
-    movl exc_rip, %eax
-    movl %eax, \slot + 8
-.endm
 /* 64-bit side: check a slot's vector and error code. */
 .macro CHECK_SLOT slot:req, desc:req, vec:req, err:req
     movl \slot(%rip), %eax
@@ -151,13 +127,8 @@ compat:
     EXPECT_EXC32 1f
 up1_insn:
     movl %es:0xffd, %eax
-1:  movl $0, exc_armed
-    movl exc_vec, %eax
-    movl %eax, r_up1
-    movl exc_err, %eax
-    movl %eax, r_up1 + 4
-    movl exc_rip, %eax
-    movl %eax, r_up1 + 8
+1:  DISARM32
+    SAVE_EXC32 r_up1
     TRY32 r_up2, "movw %es:0xffe, %ax"
     TRY32 r_up3, "movb %es:0x1000, %al"
     TRY32 r_up4, "movb %al, %es:0xfff"
@@ -194,22 +165,14 @@ cs_page:                            /* runs with CS limit = end of this page */
     leal 3f, %eax
     EXPECT_EXC32 3f
     jmp *%eax
-3:  movl $0, exc_armed
-    movl exc_vec, %eax
-    movl %eax, r_cs0
-    movl exc_err, %eax
-    movl %eax, r_cs0 + 4
+3:  DISARM32
+    SAVE_EXC32 r_cs0
     leal cs_page + 0x1000, %eax
     EXPECT_EXC32 2f
 cs_jmp:
     jmp *%eax
-2:  movl $0, exc_armed
-    movl exc_vec, %eax
-    movl %eax, r_cs1
-    movl exc_err, %eax
-    movl %eax, r_cs1 + 4
-    movl exc_rip, %eax
-    movl %eax, r_cs1 + 8
+2:  DISARM32
+    SAVE_EXC32 r_cs1
     movl $0x600d, r_done
     ljmpl $SEL_KCODE, $back64
     .balign 4096
