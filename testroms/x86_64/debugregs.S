@@ -20,12 +20,11 @@
  *    (saved RIP = the MOV) with DR6.BD set; GD is clear in the handler.
  *  - 18.2.2 / MOV DR (Vol. 2B): with CR4.DE = 0 DR4 is an alias of DR6; with
  *    CR4.DE = 1 MOV from DR4 is #UD.
- * Handlers clear DR6 before returning (18.2.3 advises it), so each check
- * sees only the bits its own #DB set.
+ * The #DB handler (lib.S db_handler) clears DR6 before returning (18.2.3
+ * advises it), so each check sees only the bits its own #DB set.
  */
 #include "rom.h"
 
-#define F_RF 0x10000
 #define DR7_ONE 0x400                 /* bit 10 reads as 1 */
 /* DR7 fields for breakpoint n (18.2.4): Ln, R/Wn, LENn */
 #define L(n)      (1 << ((n) * 2))
@@ -39,13 +38,7 @@
     .globl test_main
 test_main:
     pushq %rbx
-    movl $1, %edi
-    leaq db_handler(%rip), %rsi
-    movl $GATE_INT, %edx
-    xorl %ecx, %ecx
-    call set_gate
-    xorl %eax, %eax
-    movq %rax, %dr6
+    call db_init
 
 /* ------------------------------------- write breakpoint, 1-byte write */
     call db_reset
@@ -288,14 +281,6 @@ rep_insn:
     popq %rbx
     ret
 
-/* Clear the #DB record. */
-db_reset:
-    movq $0, db_count(%rip)
-    movq $0, db_rip(%rip)
-    movq $0, db_rip+8(%rip)
-    movq $0, db_dr6(%rip)
-    ret
-
 /* Disarm every breakpoint. */
 dr7_off:
     pushq %rax
@@ -304,51 +289,7 @@ dr7_off:
     popq %rax
     ret
 
-/* #DB handler: record RIP (first 8), and of the last #DB the saved RFLAGS,
- * DR6, DR7, RCX/RSI/RDI; clear DR6; with db_setrf set RF in the frame.
- * Frame after the two pushes: RIP 16, CS 24, RFLAGS 32. */
-db_handler:
-    pushq %rax
-    pushq %rdx
-    movq db_count(%rip), %rax
-    cmpq $8, %rax
-    jae 1f
-    leaq db_rip(%rip), %rdx
-    shlq $3, %rax
-    addq %rax, %rdx
-    movq 16(%rsp), %rax
-    movq %rax, (%rdx)
-1:  incq db_count(%rip)
-    movq %rcx, db_rcx(%rip)
-    movq %rsi, db_rsi(%rip)
-    movq %rdi, db_rdi(%rip)
-    movq 32(%rsp), %rax
-    movq %rax, db_rflags(%rip)
-    movq %dr6, %rax
-    movq %rax, db_dr6(%rip)
-    movq %dr7, %rax
-    movq %rax, db_dr7(%rip)
-    xorl %eax, %eax
-    movq %rax, %dr6
-    cmpq $0, db_setrf(%rip)
-    je 2f
-    orq $F_RF, 32(%rsp)
-2:  popq %rdx
-    popq %rax
-    iretq
-
     .data
-    .balign 8
-db_count:  .quad 0
-db_dr6:    .quad 0
-db_dr7:    .quad 0
-db_rflags: .quad 0
-db_rcx:    .quad 0
-db_rsi:    .quad 0
-db_rdi:    .quad 0
-db_setrf:  .quad 0
-db_rip:    .fill 8, 8, 0
-
     /* Watched data, away from the handler's record. */
     .balign 64
     .quad 0

@@ -4,7 +4,8 @@
  * print, the check bookkeeping behind rom.h's CHECK, exit through
  * isa-debug-exit (a write of V makes qtemu exit with (V << 1) | 1),
  * run_legacy32 (a trip out of IA-32e mode into legacy protected mode) and
- * user_call / run_user (a trip to CPL3 and back).
+ * user_call / run_user (a trip to CPL3 and back), and a recording #DB
+ * handler (db_init, db_reset, db_handler).
  *
  * Every function preserves all registers except where noted (RFLAGS is
  * clobbered); they run at CPL0 (port I/O).
@@ -377,6 +378,78 @@ run_user:
     pushq %rdx
     iretq
 
+/*
+ * #DB recorder (SDM Vol. 3B 18.2.3 DR6, 18.3 debug exceptions).
+ * db_init: point IDT vector 1 at db_handler (interrupt gate, DPL0), clear
+ * DR6 and the record (db_reset). Clobbers rax, rcx, rdx, rsi, rdi.
+ * db_reset: clear the record: db_count, db_rip[0..7], db_dr6 := 0.
+ * db_handler: counts the #DB in db_count; keeps the saved RIP of the first
+ * 8 in db_rip[]; of the last one keeps the saved RFLAGS (db_rflags), DR6,
+ * DR7 (as read in the handler), RCX/RSI/RDI at the exception and RFLAGS.TF
+ * inside the handler (db_tf: 0 when the gate cleared TF); clears DR6 (18.2.3
+ * advises it, so each check sees only its own bits); with db_setrf != 0
+ * sets RF in the saved RFLAGS, so the IRETQ resumes without an instruction
+ * breakpoint hit (18.3.1.1). Preserves every register.
+ */
+    .globl db_init, db_reset, db_handler
+db_init:
+    movl $1, %edi
+    leaq db_handler(%rip), %rsi
+    movl $GATE_INT, %edx
+    xorl %ecx, %ecx
+    call set_gate
+    xorl %eax, %eax
+    movq %rax, %dr6
+    /* fall through */
+db_reset:
+    pushq %rcx
+    pushq %rdx
+    movq $0, db_count(%rip)
+    movq $0, db_dr6(%rip)
+    leaq db_rip(%rip), %rdx
+    movl $8, %ecx
+1:  movq $0, -8(%rdx, %rcx, 8)
+    decl %ecx
+    jnz 1b
+    popq %rdx
+    popq %rcx
+    ret
+
+/* Frame after the three pushes: RIP 24, CS 32, RFLAGS 40. */
+db_handler:
+    pushq %rax
+    pushq %rcx
+    pushq %rdx
+    movq %rcx, db_rcx(%rip)
+    movq %rsi, db_rsi(%rip)
+    movq %rdi, db_rdi(%rip)
+    movq db_count(%rip), %rcx
+    cmpq $8, %rcx
+    jae 1f
+    leaq db_rip(%rip), %rax
+    movq 24(%rsp), %rdx
+    movq %rdx, (%rax, %rcx, 8)
+1:  incq db_count(%rip)
+    movq 40(%rsp), %rax
+    movq %rax, db_rflags(%rip)
+    movq %dr6, %rax
+    movq %rax, db_dr6(%rip)
+    movq %dr7, %rax
+    movq %rax, db_dr7(%rip)
+    xorl %eax, %eax
+    movq %rax, %dr6
+    pushfq
+    popq %rax
+    andq $F_TF, %rax
+    movq %rax, db_tf(%rip)
+    cmpq $0, db_setrf(%rip)
+    je 2f
+    orq $F_RF, 40(%rsp)
+2:  popq %rdx
+    popq %rcx
+    popq %rax
+    iretq
+
     .section .rodata.str, "a"
 .Lok:     .asciz "ok "
 .Lfail:   .asciz "FAIL "
@@ -401,6 +474,18 @@ user_ksp:   .quad 0
 user_ret_cs:  .quad -1
 user_ret_rip: .quad -1
 user_ret_ss:  .quad -1
+    .globl db_count, db_dr6, db_dr7, db_rflags, db_tf, db_rcx, db_rsi, db_rdi
+    .globl db_setrf, db_rip
+db_count:  .quad 0
+db_dr6:    .quad 0
+db_dr7:    .quad 0
+db_rflags: .quad 0
+db_tf:     .quad -1
+db_rcx:    .quad 0
+db_rsi:    .quad 0
+db_rdi:    .quad 0
+db_setrf:  .quad 0
+db_rip:    .fill 8, 8, 0
 
     .bss
     .balign 16

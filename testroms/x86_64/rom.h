@@ -60,6 +60,7 @@
 #define F_IF 0x200
 #define F_DF 0x400
 #define F_OF 0x800
+#define F_RF 0x10000
 #define F_ARITH (F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF)
 
 /* Page-table entry bits (SDM Vol. 3A 4.5, Table 4-19/4-20). */
