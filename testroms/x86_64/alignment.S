@@ -38,9 +38,7 @@ test_main:
     pushq %r13
     pushq %r14
     pushq %r15
-    movb $0xff, %al
-    outb %al, $0x21
-    outb %al, $0xa1
+    MASK_8259
     movq $0x1122334455667788, %rax
     movq %rax, BUF
     movq %rax, BUF + 8

@@ -48,9 +48,7 @@ test_main:
     pushq %r12
 
     /* Mask both 8259s: the trap/interrupt gate checks run with IF=1. */
-    movb $0xff, %al
-    outb %al, $0x21
-    outb %al, $0xa1
+    MASK_8259
 
 /* --------------------------------------------------------------- #DE */
     movq $0x1234, %rax
@@ -209,11 +207,7 @@ pf3: movq $0x3344, PG_RO
     movq %rax, %cr0
 
 /* ------------------------------------------------------- #NP and #DF */
-    movl $0x94, %edi
-    xorl %esi, %esi
-    movl $(GATE_INT & 0x7f), %edx   /* P=0 */
-    xorl %ecx, %ecx
-    call set_gate
+    SET_GATE 0x94, 0, (GATE_INT & 0x7f) /* P=0 */
     EXPECT_EXC 1f
 np1: int $0x94
 1:  DISARM
@@ -221,30 +215,18 @@ np1: int $0x94
     CHECK_REG exc_err(%rip), "not-present gate: error code vector*8+2", (0x94*8+2)
     CHECK_REG exc_rip(%rip), "not-present gate: RIP of the INT", np1
 
-    movl $13, %edi                  /* #GP's own gate not present */
-    xorl %esi, %esi
-    movl $(GATE_INT & 0x7f), %edx
-    xorl %ecx, %ecx
-    call set_gate
+    SET_GATE 13, 0, (GATE_INT & 0x7f) /* #GP's own gate not present */
     movq $0x0000800000000000, %rbx
     EXPECT_EXC 1f
     movq (%rbx), %rax               /* #GP, then #NP delivering it: #DF */
 1:  DISARM
-    movl $13, %edi
-    xorl %esi, %esi
-    movl $GATE_INT, %edx
-    xorl %ecx, %ecx
-    call set_gate
+    SET_GATE 13, 0, GATE_INT
     CHECK_REG exc_vec(%rip), "#GP with its gate not present: #DF", 8
     CHECK_REG exc_err(%rip), "#DF: error code 0", 0
 
     /* #PF while pushing the #PF frame (stack page not present): #DF,
      * delivered on IST1 (Table 6-5: page fault then page fault). */
-    movl $8, %edi
-    xorl %esi, %esi
-    movl $GATE_INT, %edx
-    movl $1, %ecx
-    call set_gate
+    SET_GATE 8, 0, GATE_INT, 1
     andq $~PTE_P, PTE_OF(PG_STK)(%rip)
     invlpg PG_STK
     EXPECT_EXC 1f
@@ -255,11 +237,7 @@ np1: int $0x94
     DISARM
     orq $PTE_P, PTE_OF(PG_STK)(%rip)
     invlpg PG_STK
-    movl $8, %edi
-    xorl %esi, %esi
-    movl $GATE_INT, %edx
-    xorl %ecx, %ecx
-    call set_gate
+    SET_GATE 8, 0, GATE_INT
     CHECK_REG exc_vec(%rip), "#PF while pushing the #PF frame: #DF", 8
     CHECK_REG exc_err(%rip), "nested #PF -> #DF: error code 0", 0
     movq exc_cr2(%rip), %rax
@@ -268,11 +246,7 @@ np1: int $0x94
     CHECK_REG exc_frame_top(%rip), "nested #PF -> #DF: frame on IST1", ist1_stack_top
 
 /* ------------------------------------------------- stacks: IST, alignment */
-    movl $0x90, %edi
-    xorl %esi, %esi
-    movl $GATE_INT, %edx
-    movl $1, %ecx                   /* IST1 */
-    call set_gate
+    SET_GATE 0x90, 0, GATE_INT, 1    /* IST1 */
     movq %rsp, %rbx
     EXPECT_EXC_RET
     int $0x90
@@ -310,15 +284,8 @@ np1: int $0x94
     CHECK "IRETQ restored the unaligned RSP (+8 after add)", 8
 
 /* ------------------------------------------------ interrupt vs trap gate */
-    movl $0x92, %edi
-    leaq flags_handler(%rip), %rsi
-    movl $GATE_INT, %edx
-    xorl %ecx, %ecx
-    call set_gate
-    movl $0x93, %edi
-    leaq flags_handler(%rip), %rsi
-    movl $GATE_TRAP, %edx
-    call set_gate
+    SET_GATE 0x92, flags_handler(%rip), GATE_INT
+    SET_GATE 0x93, flags_handler(%rip), GATE_TRAP
     sti
     int $0x92
     CHECK_FLAGS "IRETQ restores IF=1", F_IF, F_IF
@@ -330,11 +297,7 @@ np1: int $0x94
     CHECK_REG flags_seen(%rip), "trap gate keeps IF", 0x202
 
 /* ------------------------------------------------------------- CPL3 */
-    movl $0x80, %edi
-    xorl %esi, %esi
-    movl $(GATE_INT | GATE_DPL3), %edx
-    xorl %ecx, %ecx
-    call set_gate
+    SET_GATE 0x80, 0, (GATE_INT | GATE_DPL3)
     andq $~PTE_US, PTE_OF(PG_SUP)(%rip)
     invlpg PG_SUP
     leaq user_code(%rip), %rdi

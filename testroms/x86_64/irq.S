@@ -40,9 +40,7 @@ test_main:
     pushq %rbx
     pushq %rbp
     pushq %r12
-    movb $0xff, %al                 /* 8259s masked until the PIC test */
-    outb %al, $0x21
-    outb %al, $0xa1
+    MASK_8259                      /* 8259s masked until the PIC test */
 
     /* Map the APIC page: PDPT[3] -> pd_apic, 2 MiB page at FEE00000, UC. */
     leaq pd_apic + 7(%rip), %rax
@@ -65,11 +63,7 @@ test_main:
     movl $0, APIC_TPR(%rbx)
     movl $0xb, APIC_TDCR(%rbx)      /* divide by 1 */
 
-    movl $VEC_TICK, %edi
-    leaq tick_isr(%rip), %rsi
-    movl $GATE_INT, %edx
-    xorl %ecx, %ecx
-    call set_gate
+    SET_GATE VEC_TICK, tick_isr(%rip), GATE_INT
 
 /* ------------------------------------------------- one-shot timer + HLT */
     movl $VEC, APIC_LVTT(%rbx)

@@ -68,9 +68,7 @@ test_main:
     pushq %rbp
     pushq %r12
     pushq %r13
-    movb $0xff, %al                 /* 8259s masked: IRQs only via the I/O APIC */
-    outb %al, $0x21
-    outb %al, $0xa1
+    MASK_8259                      /* 8259s masked: IRQs only via the I/O APIC */
     leaq pd_apic + 7(%rip), %rax    /* PDPT[3] -> 2 MiB UC pages at FEC00000, FEE00000 */
     movq %rax, pdpt + 3*8(%rip)
     movl $IOAPIC, %eax
@@ -126,11 +124,7 @@ test_main:
     outb %al, $0x43
 
 /* ------------------------------------ level-triggered pin 4 (COM1) */
-    movl $VEC_LVL, %edi
-    leaq lvl_isr(%rip), %rsi
-    movl $GATE_INT, %edx
-    xorl %ecx, %ecx
-    call set_gate
+    SET_GATE VEC_LVL, lvl_isr(%rip), GATE_INT
     movl $(VEC_LVL | RTE_LEVEL | RTE_MASK), %edi
     movl $4, %esi
     call rte_write
@@ -196,11 +190,7 @@ test_main:
     CHECK_REG r_cnt3(%rip), "deasserted: no further delivery", 2
 
 /* ---------------------------------------------------------------- NMI */
-    movl $2, %edi
-    leaq nmi_isr(%rip), %rsi
-    movl $GATE_INT, %edx
-    xorl %ecx, %ecx
-    call set_gate
+    SET_GATE 2, nmi_isr(%rip), GATE_INT
     movq $0, nmi_count(%rip)
     cli
     movl $0, APIC_ICR_HI(%rbx)
@@ -219,11 +209,7 @@ test_main:
     CHECK "NMIs taken with IF=0", 0
 
 /* ------------------------------------------------------- MOV SS shadow */
-    movl $VEC_SHADOW, %edi
-    leaq shadow_isr(%rip), %rsi
-    movl $GATE_INT, %edx
-    xorl %ecx, %ecx
-    call set_gate
+    SET_GATE VEC_SHADOW, shadow_isr(%rip), GATE_INT
     movq $0, sh_count(%rip)
     movq $0, sh_bad(%rip)
     movl $(VEC_SHADOW | 0x20000), APIC_LVTT(%rbx)   /* periodic */

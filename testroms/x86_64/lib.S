@@ -327,11 +327,7 @@ user_call:
     pushq %rsi
     pushq %rdx
     pushq %rcx
-    movl $USER_RET_VEC, %edi
-    leaq user_return_int(%rip), %rsi
-    movl $(GATE_INT | GATE_DPL3), %edx
-    xorl %ecx, %ecx
-    call set_gate
+    SET_GATE USER_RET_VEC, user_return_int(%rip), (GATE_INT | GATE_DPL3)
     popq %rcx
     popq %rdx
     popq %rsi
@@ -393,11 +389,7 @@ run_user:
  */
     .globl db_init, db_reset, db_handler
 db_init:
-    movl $1, %edi
-    leaq db_handler(%rip), %rsi
-    movl $GATE_INT, %edx
-    xorl %ecx, %ecx
-    call set_gate
+    SET_GATE 1, db_handler(%rip), GATE_INT
     xorl %eax, %eax
     movq %rax, %dr6
     /* fall through */

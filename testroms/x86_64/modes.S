@@ -51,9 +51,7 @@
     .code64
     .globl test_main
 test_main:
-    movb $0xff, %al                 /* mask the 8259s: real mode runs with IF=1 */
-    outb %al, $0x21
-    outb %al, $0xa1
+    MASK_8259                      /* mask the 8259s: real mode runs with IF=1 */
 
     movq $RES, %rdi                 /* results: all ones */
     movq $-1, %rax

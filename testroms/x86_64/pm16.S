@@ -131,9 +131,7 @@
     .globl test_main
 test_main:
     pushq %rbx
-    movb $0xff, %al                 /* mask the 8259s: INT tests run with IF=1 */
-    outb %al, $0x21
-    outb %al, $0xa1
+    MASK_8259                      /* mask the 8259s: INT tests run with IF=1 */
 
     movq $AREA, %rdi                /* AREA: 0 below the results, all ones from 8000H */
     xorl %eax, %eax

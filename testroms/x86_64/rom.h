@@ -192,6 +192,46 @@
     SAVE_EXC32 \slot
 .endm
 
+/* SET_GATE vector, handler, attr, ist=0: start.S set_gate with its
+ * arguments; handler is an address operand such as isr(%rip), or 0 for the
+ * default recording stub. Clobbers RDI, RSI, RDX, RCX. */
+.macro SET_GATE vec:req, handler:req, attr:req, ist=0
+    movl $(\vec), %edi
+    .ifc \handler,0
+    xorl %esi, %esi
+    .else
+    leaq \handler, %rsi
+    .endif
+    movl $(\attr), %edx
+    movl $(\ist), %ecx
+    call set_gate
+.endm
+
+/* MASK_8259: mask every IRQ line of both 8259As (OCW1 = FFH to the master's
+ * port 21H and the slave's port A1H). Clobbers AL. */
+.macro MASK_8259
+    movb $0xff, %al
+    outb %al, $0x21
+    outb %al, $0xa1
+.endm
+
+/* WRMSR_REG msr, reg: write a 64-bit register to the MSR (clobbers RAX, RCX,
+ * RDX). RDMSR_RAX msr: read the MSR into RAX, 64 bits (clobbers RCX, RDX). */
+.macro WRMSR_REG msr:req, reg:req
+    movq \reg, %rax
+    movq \reg, %rdx
+    shrq $32, %rdx
+    movl $(\msr), %ecx
+    wrmsr
+.endm
+.macro RDMSR_RAX msr:req
+    movl $(\msr), %ecx
+    rdmsr
+    shlq $32, %rdx
+    movl %eax, %eax
+    orq %rdx, %rax
+.endm
+
 /* PRINT "text": print a line (newline appended). Preserves everything. */
 .macro PRINT text:req
     pushfq

@@ -32,9 +32,7 @@
     .globl test_main
 test_main:
     pushq %rbx
-    movb $0xff, %al
-    outb %al, $0x21
-    outb %al, $0xa1
+    MASK_8259
     leaq pd_apic + 7(%rip), %rax    /* PDPT[3] -> 2 MiB UC page at FEE00000 */
     movq %rax, pdpt + 3*8(%rip)
     movl $APIC, %eax

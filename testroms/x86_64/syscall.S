@@ -40,11 +40,7 @@ test_main:
     pushq %r15
     movq %rsp, saved_ksp(%rip)
 
-    movl $0x83, %edi
-    leaq fixup_cpl0(%rip), %rsi
-    movl $(GATE_INT | GATE_DPL3), %edx
-    xorl %ecx, %ecx
-    call set_gate
+    SET_GATE 0x83, fixup_cpl0(%rip), (GATE_INT | GATE_DPL3)
 
     /* SYSCALL with EFER.SCE = 0: #UD. */
     EXPECT_EXC 1f

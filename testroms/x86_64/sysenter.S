@@ -27,21 +27,6 @@
 #define SYSENTER_EIP  0x176
 #define HIGH_RSP      0x0000123456789000
 
-/* WRMSR from a 64-bit register (clobbers RAX RCX RDX). */
-.macro WRMSR_REG msr, reg
-    movq \reg, %rax
-    movq \reg, %rdx
-    shrq $32, %rdx
-    movl $\msr, %ecx
-    wrmsr
-.endm
-/* RDMSR into RAX (64-bit; clobbers RCX RDX). */
-.macro RDMSR_RAX msr
-    movl $\msr, %ecx
-    rdmsr
-    shlq $32, %rdx
-    orq %rdx, %rax
-.endm
 
     .text
     .globl test_main
@@ -52,9 +37,7 @@ test_main:
     pushq %r13
     pushq %r14
     pushq %r15
-    movb $0xff, %al                 /* 8259s masked: user code runs with IF=1 */
-    outb %al, $0x21
-    outb %al, $0xa1
+    MASK_8259                      /* 8259s masked: user code runs with IF=1 */
 
 /* ------------------------------------------------------------- MSRs */
     xorl %ebx, %ebx
