@@ -32,12 +32,7 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    PUSH_CALLEE_SAVED
     MASK_8259
     movq $0x1122334455667788, %rax
     movq %rax, BUF
@@ -85,12 +80,7 @@ test_main:
     call run_user
     CHECK_REG r_am0(%rip), "CPL3 AM=0 AC=1: unaligned qword: no #AC", -1
 
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /* CPL3 code. The exception record and result slots are user pages (U=1). */

@@ -105,12 +105,7 @@
     .code64
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    PUSH_CALLEE_SAVED
     movq %rsp, saved_ksp(%rip)
 
     /* Own GDT: start.S's descriptors (0x00..0x57), then the gates. */
@@ -352,12 +347,7 @@ lm_back2:
 
     lgdt gdt_desc(%rip)
     movq saved_ksp(%rip), %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /*

@@ -33,12 +33,7 @@
     .code64
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    PUSH_CALLEE_SAVED
     movq %rsp, saved_rsp(%rip)
 
     movq %cr4, %rax
@@ -146,12 +141,7 @@ lm48:
 
 done:
     movq saved_rsp(%rip), %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /* Segments and stack after the far jump back into 64-bit mode. */

@@ -239,12 +239,7 @@ exit:
  */
     .globl run_legacy32
 run_legacy32:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    PUSH_CALLEE_SAVED
     movq %rsp, legacy_saved_rsp(%rip)
     movl %edi, legacy_fn(%rip)
     pushq $SEL_KCODE32              /* to compatibility mode */
@@ -290,12 +285,7 @@ run_legacy32:
     movw %ax, %gs
     movq legacy_saved_rsp(%rip), %rsp
     lidt idt_desc(%rip)
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /*
@@ -316,12 +306,7 @@ run_legacy32:
  */
     .globl user_call, user_return, user_return_int
 user_call:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    PUSH_CALLEE_SAVED
     movq %rsp, user_ksp(%rip)
     pushq %rdi
     pushq %rsi
@@ -347,12 +332,7 @@ user_return:
     movw %ax, %ds
     movw %ax, %es
     movq user_ksp(%rip), %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /*

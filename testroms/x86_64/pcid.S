@@ -70,12 +70,7 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    PUSH_CALLEE_SAVED
     movq %cr3, %r12                 /* R12 = CR3 with PCID 0 (pml4) */
     movq %cr4, %r13                 /* R13 = CR4 at entry */
     movq $0xaaaa, PHYS_A
@@ -346,12 +341,7 @@ invpcid_done:
     movq $0, pt_hi + 8(%rip)
     movq %r12, %cr3
 
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /* CPL3 code (the exception record and result slot are user pages). */

@@ -192,6 +192,25 @@
     SAVE_EXC32 \slot
 .endm
 
+/* PUSH_CALLEE_SAVED / POP_CALLEE_SAVED: push RBX, RBP, R12-R15 (SysV
+ * callee-saved) / pop them in reverse order. 48 bytes of stack. */
+.macro PUSH_CALLEE_SAVED
+    pushq %rbx
+    pushq %rbp
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+.endm
+.macro POP_CALLEE_SAVED
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbp
+    popq %rbx
+.endm
+
 /* SET_GATE vector, handler, attr, ist=0: start.S set_gate with its
  * arguments; handler is an address operand such as isr(%rip), or 0 for the
  * default recording stub. Clobbers RDI, RSI, RDX, RCX. */

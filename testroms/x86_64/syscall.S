@@ -32,12 +32,7 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    PUSH_CALLEE_SAVED
     movq %rsp, saved_ksp(%rip)
 
     SET_GATE 0x83, fixup_cpl0(%rip), (GATE_INT | GATE_DPL3)
@@ -109,12 +104,7 @@ sr_nc_done:
     andl $~1, %eax
     wrmsr
     movq saved_ksp(%rip), %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /* user_call launchers: SYSRET to 64-bit and to compatibility mode. */

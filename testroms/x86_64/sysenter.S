@@ -31,12 +31,7 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    PUSH_CALLEE_SAVED
     MASK_8259                      /* 8259s masked: user code runs with IF=1 */
 
 /* ------------------------------------------------------------- MSRs */
@@ -162,12 +157,7 @@ sx_nc: sysexitq
     CHECK_REG exc_vec(%rip), "SYSEXIT (REX.W) with non-canonical RCX: #GP", 13
     CHECK_REG exc_cs(%rip), "non-canonical RCX: taken at CPL0", SEL_KCODE
 
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /*

@@ -162,12 +162,7 @@
     .code64
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    PUSH_CALLEE_SAVED
     movq %rsp, saved_rsp64(%rip)
 
     /* IA-32e mode has no task switches (SDM Vol. 3A 7.7; Vol. 2A JMP,
@@ -941,12 +936,7 @@ lm_back:
     CHECK "... error code = TSS selector", S_T16SMALL
 
     movq saved_rsp64(%rip), %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /* --------------------------------------------- data */
