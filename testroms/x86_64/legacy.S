@@ -1,8 +1,8 @@
 /*
  * testroms/x86_64/legacy.S - exceptions of instructions that exist only
  * outside 64-bit mode, run in compatibility mode (IA-32e mode with a 32-bit
- * code segment, SDM Vol. 3A 2.2 / 5.2.1; exceptions go through the 64-bit
- * IDT, Vol. 3A 6.14):
+ * code segment, SDM Vol. 3A 2.2 / 5.2.1, entered with lib.S run_compat32;
+ * exceptions go through the 64-bit IDT, Vol. 3A 6.14):
  *  - INTO (Vol. 2A INT n/INTO/INT3/INT1): with OF=1 raises #OF (vector 4)
  *    as a trap, saved RIP = the instruction after INTO; with OF=0 it does
  *    nothing. (64-bit mode: #UD, checked by exceptions.S.)
@@ -19,18 +19,8 @@
 test_main:
     pushq %rbx
     pushq %rbp
-/* ------------------------------------------------ to compatibility mode */
-    movq %rsp, saved_rsp(%rip)
-    pushq $SEL_KCODE32
-    leaq compat(%rip), %rax
-    pushq %rax
-    lretq
-back64:
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
-    movq saved_rsp(%rip), %rsp
+    movl $compat, %edi              /* lib.S: call it in compatibility mode */
+    call run_compat32
     movl res_into0(%rip), %eax
     CHECK "INTO with OF=0: no exception", 0xffffffff
     movl res_into1(%rip), %eax
@@ -74,13 +64,12 @@ bound_insn:
     SAVE_EXC32 res_bound1
     movl $9, %eax
     TRY32 res_bound2, "bound %eax, bounds"
-    ljmpl $SEL_KCODE, $back64
+    ret                             /* to run_compat32: back to 64-bit mode */
     .code64
 
 
     .data
     .balign 8
-saved_rsp:  .quad 0
 res_into0:  .long -1, -1, 0, 0      /* vector, error code, RIP (low halves) */
 res_into1:  .long -1, -1, 0, 0
 res_bound0: .long -1, -1, 0, 0

@@ -3,7 +3,8 @@
  * polled THR: wait for LSR bit 5 "THRE", PC16550D datasheet 8.6.2), hex
  * print, the check bookkeeping behind rom.h's CHECK, exit through
  * isa-debug-exit (a write of V makes qtemu exit with (V << 1) | 1),
- * run_legacy32 (a trip out of IA-32e mode into legacy protected mode) and
+ * run_compat32 (a call into compatibility mode), run_legacy32 (a trip out of
+ * IA-32e mode into legacy protected mode),
  * user_call / run_user (a trip to CPL3 and back), and a recording #DB
  * handler (db_init, db_reset, db_handler).
  *
@@ -222,12 +223,52 @@ exit:
     jmp 1b
 
 /*
+ * run_compat32(rdi = address of 32-bit code, below 4 GiB): call the code in
+ * compatibility mode (IA-32e mode with a 32-bit code segment, SDM Vol. 3A
+ * 5.2.1) at CPL0 and come back to 64-bit mode. Entered by a far return to
+ * CS = SEL_KCODE32, then a 32-bit CALL on the caller's stack, DS/ES/SS =
+ * SEL_KDATA, IF as the caller had it; exceptions go through the 64-bit IDT
+ * (the EXPECT_EXC32 recorder works). The code returns with a 32-bit RET on
+ * that stack (CS may be any 32-bit code segment with base 0 by then); it may
+ * change GDTR and IDTR (both reloaded from start.S's tables) and every
+ * register but ESP. Back in 64-bit mode (far jump to SEL_KCODE): IF = 0,
+ * DS/ES/FS/GS/SS = SEL_KDATA, RSP as before.
+ * Preserves rbx, rbp, r12-r15 (SysV callee-saved); clobbers the rest.
+ */
+    .globl run_compat32
+run_compat32:
+    PUSH_CALLEE_SAVED
+    movq %rsp, compat_saved_rsp(%rip)
+    movl %edi, compat_fn(%rip)
+    pushq $SEL_KCODE32              /* to compatibility mode */
+    leaq 1f(%rip), %rax
+    pushq %rax
+    lretq
+    .code32
+1:  call *compat_fn
+    cli
+    lgdtl gdt_desc                  /* start.S's GDT: SEL_KCODE for the way back */
+    ljmpl $SEL_KCODE, $2f
+    .code64
+2:  movl $SEL_KDATA, %eax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+    movw %ax, %fs
+    movw %ax, %gs
+    movq compat_saved_rsp(%rip), %rsp
+    lidt idt_desc(%rip)
+    POP_CALLEE_SAVED
+    ret
+
+/*
  * run_legacy32(rdi = address of 32-bit code): leave IA-32e mode, call the
  * code in legacy 32-bit protected mode, come back to 64-bit mode.
  * SDM Vol. 3A 10.8.5.4 "Switching Out of IA-32e Mode Operation": from
- * compatibility mode, CR0.PG = 0 clears IA32_EFER.LMA, then EFER.LME = 0;
- * back in as 10.8.5 "Initializing IA-32e Mode" (CR4.PAE and CR3 stay set:
- * EFER.LME, CR0.PG, far jump to a 64-bit code segment).
+ * compatibility mode (run_compat32), CR0.PG = 0 clears IA32_EFER.LMA, then
+ * EFER.LME = 0; back in as 10.8.5 "Initializing IA-32e Mode" (CR4.PAE and
+ * CR3 stay set: EFER.LME, CR0.PG, then run_compat32's far jump to a 64-bit
+ * code segment).
  * The code is entered by a 32-bit CALL at CPL0 with paging off (linear =
  * physical), CS = SEL_KCODE32, DS/ES/FS/GS/SS = SEL_KDATA, IF = 0, on the
  * caller's stack, with the 64-bit IDT still loaded (it is no use outside
@@ -239,15 +280,12 @@ exit:
  */
     .globl run_legacy32
 run_legacy32:
-    PUSH_CALLEE_SAVED
-    movq %rsp, legacy_saved_rsp(%rip)
     movl %edi, legacy_fn(%rip)
-    pushq $SEL_KCODE32              /* to compatibility mode */
-    leaq 1f(%rip), %rax
-    pushq %rax
-    lretq
+    leaq legacy_trip(%rip), %rdi
+    jmp run_compat32
     .code32
-1:  movl %cr0, %eax
+legacy_trip:                        /* compatibility mode, CPL0 */
+    movl %cr0, %eax
     andl $0x7fffffff, %eax          /* CR0.PG = 0: EFER.LMA = 0 */
     movl %eax, %cr0
     movl $0xc0000080, %ecx          /* IA32_EFER */
@@ -263,7 +301,7 @@ run_legacy32:
     movw %ax, %ss
     call *legacy_fn
     cli
-    lgdtl gdt_desc                  /* start.S's GDT: SEL_KCODE for the way back */
+    lgdtl gdt_desc                  /* start.S's GDT: flat SEL_KDATA, SEL_KCODE32 */
     movl $SEL_KDATA, %eax
     movw %ax, %ds
     movw %ax, %es
@@ -273,20 +311,10 @@ run_legacy32:
     orl $0x100, %eax                /* EFER.LME */
     wrmsr
     movl %cr0, %eax
-    orl $0x80000000, %eax           /* CR0.PG: IA-32e mode again */
+    orl $0x80000000, %eax           /* CR0.PG: IA-32e mode again (compatibility mode) */
     movl %eax, %cr0
-    ljmpl $SEL_KCODE, $2f
+    ret                             /* to run_compat32: far jump to 64-bit mode */
     .code64
-2:  movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
-    movw %ax, %fs
-    movw %ax, %gs
-    movq legacy_saved_rsp(%rip), %rsp
-    lidt idt_desc(%rip)
-    POP_CALLEE_SAVED
-    ret
 
 /*
  * user_call(rdi = launcher): a trip to CPL3 and back (one at a time: the
@@ -437,7 +465,8 @@ db_handler:
 check_num:  .quad 0
 first_fail: .quad 0
 fail_count: .quad 0
-legacy_saved_rsp: .quad 0
+compat_saved_rsp: .quad 0
+compat_fn:  .quad 0
 legacy_fn:  .quad 0
     .globl legacy_efer_pg0
 legacy_efer_pg0: .quad 0

@@ -21,8 +21,9 @@
  * RIP when label is 0), all GPRs preserved. An exception while not armed is
  * reported on COM1 and ends the ROM with failure code EXIT_UNEXPECTED.
  *
- * Other modes: lib.S run_legacy32 runs 32-bit code in legacy protected mode
- * (paging off) and comes back to 64-bit mode; lib.S run_user runs code at
+ * Other modes: lib.S run_compat32 calls 32-bit code in compatibility mode,
+ * run_legacy32 in legacy protected mode (paging off), and both come back
+ * to 64-bit mode; lib.S run_user runs code at
  * CPL3 until it executes int $USER_RET_VEC, user_call is the same with any
  * way into user mode (see their comments).
  *

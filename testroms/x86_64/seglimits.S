@@ -38,7 +38,6 @@
 test_main:
     pushq %rbx
     pushq %rbp
-    movq %rsp, saved_rsp(%rip)
 
     /* gdt2 = start.S's GDT + the test descriptors; SEL_LCODE built here:
      * base 0, G=1, limit = cs_page >> 12 (covers cs_page..cs_page+FFFH). */
@@ -78,17 +77,8 @@ test_main:
     movw $SEL_KDATA, %ax
     movw %ax, %es
 
-    pushq $SEL_KCODE32
-    leaq compat(%rip), %rax
-    pushq %rax
-    lretq
-back64:
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
-    movq saved_rsp(%rip), %rsp
-    lgdt gdt_desc(%rip)
+    movl $compat, %edi              /* lib.S; it reloads start.S's GDT after */
+    call run_compat32
     PRINT "back in 64-bit mode"
 
     CHECK_SLOT r_up0, "expand-up ES: dword at limit-3 (no exception)", 0xffffffff, 0xffffffff
@@ -113,7 +103,6 @@ back64:
     movl r_done(%rip), %eax
     CHECK "32-bit code ran to the end", 0x600d
 
-    movq saved_rsp(%rip), %rsp
     popq %rbp
     popq %rbx
     ret
@@ -174,14 +163,15 @@ cs_jmp:
 2:  DISARM32
     SAVE_EXC32 r_cs1
     movl $0x600d, r_done
-    ljmpl $SEL_KCODE, $back64
+    ljmpl $SEL_KCODE32, $compat_ret
     .balign 4096
     ud2                             /* beyond the limit */
+compat_ret:
+    ret                             /* to run_compat32: back to 64-bit mode */
     .code64
 
     .data
     .balign 8
-saved_rsp: .quad 0
 r_up0: .long -1, -1, 0
 r_up1: .long -1, -1, 0
 r_up2: .long -1, -1, 0
