@@ -6,9 +6,9 @@
  *  - Vol. 2B MOV to CR4 / Vol. 3A 4.1.1: CR4.LA57 cannot be changed while
  *    IA32_EFER.LMA = 1: #GP(0). So the ROM leaves IA-32e mode the way
  *    modes.S does (compatibility mode through lib.S run_compat32, CR0.PG=0:
- *    SDM 10.8.5.4), sets
- *    CR4.LA57 and CR3 = a PML5 table, sets CR0.PG again (10.8.5) and far
- *    jumps to 64-bit code; and the same way back to 4-level paging.
+ *    SDM 10.8.5.4), sets CR4.LA57 and CR3 = a PML5 table, sets CR0.PG again
+ *    (10.8.5) and far jumps to 64-bit code; and the same way back to
+ *    4-level paging.
  *  - 4.5.1 / Table 4-12: with LA57, CR3 points at the PML5 table indexed
  *    by linear bits 56:48; each PML5E references a PML4 table. Accessed
  *    flag set in the PML5E used (4.8).
