@@ -20,8 +20,7 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
+    PUSH_CALLEE_SAVED
 
 /* ------------------------------------------------------------ ADD / SUB */
     movq $0, %rax
@@ -449,8 +448,7 @@ test_main:
     movzbl %ah, %eax
     CHECK "lahf (bit 1 reads 1)", 0xd7
 
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
     .data

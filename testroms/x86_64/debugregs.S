@@ -37,7 +37,7 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
+    PUSH_CALLEE_SAVED
     call db_init
 
 /* ------------------------------------- write breakpoint, 1-byte write */
@@ -278,7 +278,7 @@ rep_insn:
     movq dbuf+8(%rip), %rax
     CHECK "REP MOVSB: all 16 bytes copied", 0x100f0e0d0c0b0a09
 
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /* Disarm every breakpoint. */

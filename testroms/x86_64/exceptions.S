@@ -43,9 +43,7 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
+    PUSH_CALLEE_SAVED
 
     /* Mask both 8259s: the trap/interrupt gate checks run with IF=1. */
     MASK_8259
@@ -329,9 +327,7 @@ np1: int $0x94
     CHECK_REG slot4+40(%rip), "CPL3 read-only write: CR2", PG_RO + 8
     CHECK_REG u_done(%rip), "CPL3 code ran to the end", 1
 
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /* Records RFLAGS as seen inside the handler (interrupt vs trap gate). */

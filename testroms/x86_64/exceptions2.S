@@ -52,9 +52,7 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
+    PUSH_CALLEE_SAVED
 
 /* ---------------------------------------------------------- #DB: INT1 */
     EXPECT_EXC_RET
@@ -255,9 +253,7 @@ np1: movw %ax, %ds
     CHECK_REG exc_err(%rip), "LTR busy TSS: error code = selector", SEL_TSS
     lgdt old_gdtr(%rip)
 
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
     .data

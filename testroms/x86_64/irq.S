@@ -37,9 +37,7 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
+    PUSH_CALLEE_SAVED
     MASK_8259                      /* 8259s masked until the PIC test */
 
     /* Map the APIC page: PDPT[3] -> pd_apic, 2 MiB page at FEE00000, UC. */
@@ -164,9 +162,7 @@ c_after:
     outb %al, $0x20
     CHECK_REG exc_vec(%rip), "8254 counter 0 -> 8259 IRQ0 -> ExtINT: vector 20H", 0x20
 
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /* Spin (bounded) until the APIC timer's current count is 0. */

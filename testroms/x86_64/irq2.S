@@ -64,10 +64,7 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
+    PUSH_CALLEE_SAVED
     MASK_8259                      /* 8259s masked: IRQs only via the I/O APIC */
     leaq pd_apic + 7(%rip), %rax    /* PDPT[3] -> 2 MiB UC pages at FEC00000, FEE00000 */
     movq %rax, pdpt + 3*8(%rip)
@@ -246,10 +243,7 @@ test_main:
 1:  PRINT "skip: TSC-deadline advertised but not tested by this ROM yet"
 2:
 
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /* rte_write(edi = low dword, esi = pin): high dword 0 (APIC ID 0). */

@@ -17,8 +17,7 @@
     .code64
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
+    PUSH_CALLEE_SAVED
     movl $compat, %edi              /* lib.S: call it in compatibility mode */
     call run_compat32
     movl res_into0(%rip), %eax
@@ -36,8 +35,7 @@ test_main:
     movl res_bound2(%rip), %eax
     CHECK "BOUND below the lower bound: #BR", 5
 
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /* ------------------------------------------------ compatibility mode */

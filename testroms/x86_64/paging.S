@@ -31,8 +31,7 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
+    PUSH_CALLEE_SAVED
 
 /* ------------------------------------------------- accessed / dirty bits */
     andq $~(PTE_A | PTE_D), PTE_OF(PG_AD)(%rip)
@@ -216,8 +215,7 @@ rsv1: movq HI + 0x400000, %rax
     movq $(PG_NX | PTE_P | PTE_RW | PTE_US), PTE_OF(PG_NX)(%rip)
     invlpg PG_NX
 
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
     .bss

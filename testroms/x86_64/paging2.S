@@ -67,10 +67,7 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
+    PUSH_CALLEE_SAVED
 
     /* Features. */
     movl $7, %eax
@@ -347,10 +344,7 @@ invpcid_done:
     orq $PTE_US, pd_ident(%rip)
     movq %cr3, %rax
     movq %rax, %cr3
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
     .data

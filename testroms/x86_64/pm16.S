@@ -130,7 +130,7 @@
     .code64
     .globl test_main
 test_main:
-    pushq %rbx
+    PUSH_CALLEE_SAVED
     MASK_8259                      /* mask the 8259s: INT tests run with IF=1 */
 
     movq $AREA, %rdi                /* AREA: 0 below the results, all ones from 8000H */
@@ -399,7 +399,7 @@ test_main:
     CHK8 S(37)+8, "VERR data DPL0 with RPL 3: ZF=0", 0
     CHK8 S(37)+9, "VERW data DPL3 at CPL0: ZF=1", 1
 
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 

@@ -36,8 +36,7 @@
     .code64
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
+    PUSH_CALLEE_SAVED
 
     /* gdt2 = start.S's GDT + the test descriptors; SEL_LCODE built here:
      * base 0, G=1, limit = cs_page >> 12 (covers cs_page..cs_page+FFFH). */
@@ -103,8 +102,7 @@ test_main:
     movl r_done(%rip), %eax
     CHECK "32-bit code ran to the end", 0x600d
 
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /* ------------------------------------------------ compatibility mode */

@@ -21,7 +21,7 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
+    PUSH_CALLEE_SAVED
     call db_init                    /* lib.S: vector 1 records into db_* */
     movw %ss, %cx
 
@@ -77,7 +77,7 @@ bp_insn:
     andq $F_RF, %rax
     CHECK "RF cleared after the instruction completes", 0
 
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
     .data

@@ -30,8 +30,7 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %r12
+    PUSH_CALLEE_SAVED
 
     /* Map the APIC page: PDPT[3] -> pd_apic, 2 MiB page at FEE00000, UC. */
     leaq pd_apic + 7(%rip), %rax
@@ -100,8 +99,7 @@ test_main:
     movzwl MAILBOX, %eax
     CHECK "INIT then one SIPI: the AP runs the trampoline again", 2
 
-    popq %r12
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /* Spin until the start count is nonzero (bounded), giving the AP time. */

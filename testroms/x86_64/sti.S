@@ -31,7 +31,7 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
+    PUSH_CALLEE_SAVED
     MASK_8259
     leaq pd_apic + 7(%rip), %rax    /* PDPT[3] -> 2 MiB UC page at FEE00000 */
     movq %rax, pdpt + 3*8(%rip)
@@ -97,7 +97,7 @@ c_after:
     CHECK_REG exc_vec(%rip), "IRETQ setting IF: interrupt taken", VEC
     CHECK_REG exc_rip(%rip), "IRETQ: taken before the first instruction at the target", c_after
 
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /* Arm the one-shot timer with IF=0 and wait (bounded) until its vector is

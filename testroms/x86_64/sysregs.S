@@ -31,9 +31,7 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
+    PUSH_CALLEE_SAVED
 
 /* ------------------------------------------------------- FS / GS bases */
     leaq fsbuf(%rip), %rbx
@@ -215,9 +213,7 @@ no_cx16:
     movzbl %al, %eax
     CHECK "RDTSC increases across 100000 loop iterations", 1
 
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
     .data
