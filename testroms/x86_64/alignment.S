@@ -16,19 +16,6 @@
 #define F_AC    0x40000
 #define BUF     0x3d0000            /* user-accessible data */
 
-/* Run one access at CPL3 and store the exception record in a slot. */
-.macro TRY slot:req, insn:req
-    EXPECT_EXC 1f
-    \insn
-1:  DISARM
-    movq exc_vec(%rip), %rax
-    movq %rax, \slot(%rip)
-    movq exc_err(%rip), %rax
-    movq %rax, \slot + 8(%rip)
-    movq exc_rip(%rip), %rax
-    movq %rax, \slot + 16(%rip)
-.endm
-
     .text
     .globl test_main
 test_main:
@@ -89,27 +76,22 @@ user_ac1:
     EXPECT_EXC 1f
 ac_w: movw 1(%rbx), %ax
 1:  DISARM
-    movq exc_vec(%rip), %rax
-    movq %rax, r_w(%rip)
-    movq exc_err(%rip), %rax
-    movq %rax, r_w + 8(%rip)
-    movq exc_rip(%rip), %rax
-    movq %rax, r_w + 16(%rip)
-    TRY r_d, "movl 2(%rbx), %eax"
-    TRY r_q, "movq 4(%rbx), %rax"
-    TRY r_st, "movq %rbx, 9(%rbx)"
-    TRY r_ok, "movq 8(%rbx), %rax"
-    TRY r_b, "movb 3(%rbx), %al"
+    SAVE_EXC r_w
+    TRY r_d, movl 2(%rbx), %eax
+    TRY r_q, movq 4(%rbx), %rax
+    TRY r_st, movq %rbx, 9(%rbx)
+    TRY r_ok, movq 8(%rbx), %rax
+    TRY r_b, movb 3(%rbx), %al
     int $USER_RET_VEC
     ud2
 user_ac0:
     movq $BUF, %rbx
-    TRY r_ac0, "movq 3(%rbx), %rax"
+    TRY r_ac0, movq 3(%rbx), %rax
     int $USER_RET_VEC
     ud2
 user_am0:
     movq $BUF, %rbx
-    TRY r_am0, "movq 3(%rbx), %rax"
+    TRY r_am0, movq 3(%rbx), %rax
     int $USER_RET_VEC
     ud2
 

@@ -70,17 +70,6 @@
 #define ATTR_GATE64  0x8c   /* P, DPL0, type C */
 #define ATTR_DPL3    0x60
 
-/* Run \insn expecting an exception; store vector and error code at \slot. */
-.macro FAULT slot:req, insn:vararg
-    EXPECT_EXC 1f
-    \insn
-1:  DISARM
-    movq exc_vec(%rip), %rax
-    movq %rax, \slot(%rip)
-    movq exc_err(%rip), %rax
-    movq %rax, \slot+8(%rip)
-.endm
-
 /* GATE off, target, sel, attr, dword3: write a 16-byte gate at cg_gdt+off. */
 .macro GATE off:req, target:req, sel:req, attr:req, dw3=0
     movl $\off, %edi
@@ -131,7 +120,7 @@ test_main:
 
 /* ------------------------------------------------ CPL0 */
     /* RPL 3 > gate DPL 0: #GP(gate selector). */
-    FAULT r_rpl, lcall *p_dpl0_rpl3(%rip)
+    TRY r_rpl, lcall *p_dpl0_rpl3(%rip)
     CHECK_REG r_rpl(%rip), "CPL0: gate RPL 3 > gate DPL 0: #GP", 13
     CHECK_REG r_rpl+8(%rip), "CPL0: gate RPL > DPL: error code = gate selector", G_DPL0
 
@@ -443,14 +432,14 @@ u_ret1:
     movw %ss, %ax
     movq %rax, u_ss1(%rip)
 
-    FAULT r_dpl, lcall *p_dpl0(%rip)
-    FAULT r_np, lcall *p_np(%rip)
-    FAULT r_data, lcall *p_data(%rip)
-    FAULT r_utype, lcall *p_utype(%rip)
-    FAULT r_g16, lcall *p_g16(%rip)
-    FAULT r_c32, lcall *p_c32(%rip)
-    FAULT r_nc, lcall *p_nc(%rip)
-    FAULT r_jmpk, ljmp *p_k(%rip)
+    TRY r_dpl, lcall *p_dpl0(%rip)
+    TRY r_np, lcall *p_np(%rip)
+    TRY r_data, lcall *p_data(%rip)
+    TRY r_utype, lcall *p_utype(%rip)
+    TRY r_g16, lcall *p_g16(%rip)
+    TRY r_c32, lcall *p_c32(%rip)
+    TRY r_nc, lcall *p_nc(%rip)
+    TRY r_jmpk, ljmp *p_k(%rip)
 
     /* JMP through G_U to CPL3 code. */
     ljmp *p_u(%rip)
@@ -718,15 +707,15 @@ h_cs:       .quad 0
 h_oldrsp:   .quad 0
 h_oldss:    .quad 0
 h_jmp:      .quad 0
-r_rpl:      .quad 0, 0
-r_dpl:      .quad 0, 0
-r_np:       .quad 0, 0
-r_data:     .quad 0, 0
-r_utype:    .quad 0, 0
-r_g16:      .quad 0, 0
-r_c32:      .quad 0, 0
-r_nc:       .quad 0, 0
-r_jmpk:     .quad 0, 0
+r_rpl:      .quad 0, 0, 0          /* vector, error code, RIP (rom.h TRY) */
+r_dpl:      .quad 0, 0, 0
+r_np:       .quad 0, 0, 0
+r_data:     .quad 0, 0, 0
+r_utype:    .quad 0, 0, 0
+r_g16:      .quad 0, 0, 0
+r_c32:      .quad 0, 0, 0
+r_nc:       .quad 0, 0, 0
+r_jmpk:     .quad 0, 0, 0
 u_rsp0:     .quad 0
 u_cs0:      .quad 0
 u_ss0:      .quad 0

@@ -338,7 +338,7 @@ flags_handler:
     iretq
 
 /* Copy the exception record into a result slot (runs at CPL3). */
-.macro SAVE_EXC slot
+.macro SAVE_FRAME slot
     movq exc_vec(%rip), %rax
     movq %rax, \slot+0(%rip)
     movq exc_err(%rip), %rax
@@ -363,23 +363,23 @@ user_code:
     EXPECT_EXC_RET
     int $0x80
     DISARM
-    SAVE_EXC slot0
+    SAVE_FRAME slot0
     EXPECT_EXC 1f
     int $0x81
 1:  DISARM
-    SAVE_EXC slot1
+    SAVE_FRAME slot1
     EXPECT_EXC 1f
     cli
 1:  DISARM
-    SAVE_EXC slot2
+    SAVE_FRAME slot2
     EXPECT_EXC 1f
     movq PG_SUP, %rax
 1:  DISARM
-    SAVE_EXC slot3
+    SAVE_FRAME slot3
     EXPECT_EXC 1f
     movq %rax, PG_RO + 8
 1:  DISARM
-    SAVE_EXC slot4
+    SAVE_FRAME slot4
     movq $1, u_done(%rip)
     int $USER_RET_VEC
     ud2

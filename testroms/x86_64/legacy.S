@@ -53,7 +53,7 @@ into_next:
 1:  DISARM32
     SAVE_EXC32 res_into1
     movl $15, %eax
-    TRY32 res_bound0, "bound %eax, bounds"
+    TRY32 res_bound0, bound %eax, bounds
     movl $25, %eax
     EXPECT_EXC32 1f
 bound_insn:
@@ -61,7 +61,7 @@ bound_insn:
 1:  DISARM32
     SAVE_EXC32 res_bound1
     movl $9, %eax
-    TRY32 res_bound2, "bound %eax, bounds"
+    TRY32 res_bound2, bound %eax, bounds
     ret                             /* to run_compat32: back to 64-bit mode */
     .code64
 

@@ -350,19 +350,13 @@ user_invpcid:
     movq $0, (%rcx)
     movq $0, 8(%rcx)
     movl $2, %eax
-    EXPECT_EXC 1f
-    invpcid (%rcx), %rax
-1:  DISARM
-    movq exc_vec(%rip), %rax
-    movq %rax, r_user(%rip)
-    movq exc_err(%rip), %rax
-    movq %rax, r_user + 8(%rip)
+    TRY r_user, invpcid (%rcx), %rax
     int $USER_RET_VEC
     ud2
 
     .data
     .balign 16
 desc:      .quad 0, 0
-r_user:    .fill 2, 8, -1
+r_user:    .fill 3, 8, -1
 feat1c:    .long 0
 feat7b:    .long 0

@@ -153,15 +153,32 @@
 .macro DISARM
     movq $0, exc_armed(%rip)
 .endm
+/* SAVE_EXC slot: copy exc_vec, exc_err and exc_rip to the quadwords at slot,
+ * slot + 8, slot + 16 (clobbers RAX). TRY slot, insn...: EXPECT_EXC, the
+ * instruction, DISARM, SAVE_EXC slot (clobbers RAX after the instruction). */
+.macro SAVE_EXC slot:req
+    movq exc_vec(%rip), %rax
+    movq %rax, \slot(%rip)
+    movq exc_err(%rip), %rax
+    movq %rax, \slot + 8(%rip)
+    movq exc_rip(%rip), %rax
+    movq %rax, \slot + 16(%rip)
+.endm
+.macro TRY slot:req, insn:vararg
+    EXPECT_EXC .Ltry_\@
+    \insn
+.Ltry_\@:
+    DISARM
+    SAVE_EXC \slot
+.endm
 
 /* The same for 32-bit code in compatibility mode (exceptions still go
  * through the 64-bit IDT and its recorder; absolute addresses: the ROM is
  * below 4 GiB). EXPECT_EXC32 resume: arm, returning to `resume`; DISARM32.
  * SAVE_EXC32 slot, stride=4: copy the low halves of exc_vec, exc_err and
  * exc_rip to the dwords at slot, slot + stride, slot + 2 * stride (clobbers
- * EAX). TRY32 slot, insn: EXPECT_EXC32, the instruction, DISARM32,
- * SAVE_EXC32 slot (clobbers EAX after the instruction; quote an instruction
- * with commas). */
+ * EAX). TRY32 slot, insn...: EXPECT_EXC32, the instruction, DISARM32,
+ * SAVE_EXC32 slot (clobbers EAX after the instruction). */
 .macro EXPECT_EXC32 resume:req
     movl $\resume, exc_resume
     movl $0, exc_resume + 4
@@ -185,7 +202,7 @@
     movl exc_rip, %eax
     movl %eax, \slot + 2 * \stride
 .endm
-.macro TRY32 slot:req, insn:req
+.macro TRY32 slot:req, insn:vararg
     EXPECT_EXC32 .Ltry32_\@
     \insn
 .Ltry32_\@:

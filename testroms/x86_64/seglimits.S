@@ -110,37 +110,37 @@ test_main:
 compat:
     movw $SEL_LIM, %ax
     movw %ax, %es
-    TRY32 r_up0, "movl %es:0xffc, %eax"
+    TRY32 r_up0, movl %es:0xffc, %eax
     EXPECT_EXC32 1f
 up1_insn:
     movl %es:0xffd, %eax
 1:  DISARM32
     SAVE_EXC32 r_up1
-    TRY32 r_up2, "movw %es:0xffe, %ax"
-    TRY32 r_up3, "movb %es:0x1000, %al"
-    TRY32 r_up4, "movb %al, %es:0xfff"
+    TRY32 r_up2, movw %es:0xffe, %ax
+    TRY32 r_up3, movb %es:0x1000, %al
+    TRY32 r_up4, movb %al, %es:0xfff
 
     movw $SEL_GRAN, %ax
     movw %ax, %es
-    TRY32 r_g0, "movl %es:0xffc, %eax"
-    TRY32 r_g1, "movl %es:0xffd, %eax"
+    TRY32 r_g0, movl %es:0xffc, %eax
+    TRY32 r_g1, movl %es:0xffd, %eax
 
     movw $SEL_DOWN, %ax
     movw %ax, %es
-    TRY32 r_dn0, "movb %es:0xfff, %al"
-    TRY32 r_dn1, "movb %es:0x1000, %al"
-    TRY32 r_dn2, "movl %es:0xffe, %eax"
+    TRY32 r_dn0, movb %es:0xfff, %al
+    TRY32 r_dn1, movb %es:0x1000, %al
+    TRY32 r_dn2, movl %es:0xffe, %eax
     movw $SEL_KDATA, %ax
     movw %ax, %es
 
     movl %esp, %ebp
     movw $SEL_LIM, %ax
     movw %ax, %ss
-    TRY32 r_ss0, "movl %ss:0x1000, %eax"
+    TRY32 r_ss0, movl %ss:0x1000, %eax
     movl $0x1004, %esp
-    TRY32 r_ss1, "pushl %eax"
+    TRY32 r_ss1, pushl %eax
     movl $0x1000, %esp
-    TRY32 r_ss2, "pushl %eax"
+    TRY32 r_ss2, pushl %eax
     movw $SEL_KDATA, %ax
     movw %ax, %ss
     movl %ebp, %esp

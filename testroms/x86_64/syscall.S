@@ -87,8 +87,8 @@ sr_nc_done:
     CHECK_REG k_rax(%rip), "syscall: RAX passed through", 0x1234
     CHECK_REG u_flags2(%rip), "sysretq back: RFLAGS restored from R11 (CF DF)", USER_FLAGS
     CHECK_REG u_rbx(%rip), "after syscall round trip: RBX preserved", 0xfeedf00d
-    CHECK_REG u_sysret_vec(%rip), "sysret at CPL3: #GP", 13
-    CHECK_REG u_sysret_err(%rip), "sysret at CPL3: error code 0", 0
+    CHECK_REG u_sysret(%rip), "sysret at CPL3: #GP", 13
+    CHECK_REG u_sysret + 8(%rip), "sysret at CPL3: error code 0", 0
     CHECK_REG u_done(%rip), "user code reached the end", 1
 
     /* SYSRET without REX.W: compatibility mode; back by int $USER_RET_VEC. */
@@ -168,13 +168,7 @@ after_syscall:
     popq u_flags2(%rip)
     cld
     movq %rbx, u_rbx(%rip)
-    EXPECT_EXC 1f
-    sysretq                         /* CPL3: #GP(0) */
-1:  DISARM
-    movq exc_vec(%rip), %rax
-    movq %rax, u_sysret_vec(%rip)
-    movq exc_err(%rip), %rax
-    movq %rax, u_sysret_err(%rip)
+    TRY u_sysret, sysretq           /* CPL3: #GP(0) */
     movq $1, u_done(%rip)
     movq $1, %rax
     syscall
@@ -203,8 +197,7 @@ u_flags2:     .quad -1
 u_rsp:        .quad -1
 u_rbx:        .quad -1
 u_done:       .quad 0
-u_sysret_vec: .quad -1
-u_sysret_err: .quad -1
+u_sysret:     .quad -1, -1, 0      /* vector, error code, RIP (rom.h TRY) */
 k_cs:         .quad -1
 k_ss:         .quad -1
 k_rcx:        .quad -1

@@ -104,7 +104,7 @@ sx64: sysexitq
     andq $F_IF, %rax
     CHECK "SYSEXIT: RFLAGS unchanged (IF=1 at CPL3)", F_IF
     CHECK_REG u_exc(%rip), "SYSEXIT at CPL3: #GP", 13
-    CHECK_REG u_err(%rip), "SYSEXIT at CPL3: error code 0", 0
+    CHECK_REG u_exc + 8(%rip), "SYSEXIT at CPL3: error code 0", 0
     CHECK_REG rec_cs(%rip), "CPL3 SYSENTER: CS = SYSENTER_CS (CPL0)", SEL_KCODE
     CHECK_REG rec_ss(%rip), "CPL3 SYSENTER: SS = SYSENTER_CS + 8", SEL_KDATA
     leaq kstack_top(%rip), %rcx
@@ -192,13 +192,7 @@ user64:
     movw %ax, %ss                   /* a valid SS for the IRETQ of the #GP */
     leaq ustack_top(%rip), %rcx
     leaq user64(%rip), %rdx
-    EXPECT_EXC 1f
-    sysexitq                        /* CPL3: #GP(0) */
-1:  DISARM
-    movq exc_vec(%rip), %rax
-    movq %rax, u_exc(%rip)
-    movq exc_err(%rip), %rax
-    movq %rax, u_err(%rip)
+    TRY u_exc, sysexitq             /* CPL3: #GP(0) */
     sysenter
     ud2
 
@@ -230,8 +224,7 @@ u_cs:      .quad -1
 u_ss:      .quad -1
 u_rsp:     .quad -1
 u_flags:   .quad -1
-u_exc:     .quad -1
-u_err:     .quad -1
+u_exc:     .quad -1, -1, 0     /* vector, error code, RIP (rom.h TRY) */
 u_ran32:   .quad 0
 
     .bss
