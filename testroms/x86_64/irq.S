@@ -20,7 +20,6 @@
  */
 #include "rom.h"
 
-#define APIC       0xfee00000
 #define APIC_VER   0x30
 #define APIC_TPR   0x80
 #define APIC_EOI   0xb0
@@ -40,14 +39,7 @@ test_main:
     PUSH_CALLEE_SAVED
     MASK_8259                      /* 8259s masked until the PIC test */
 
-    /* Map the APIC page: PDPT[3] -> pd_apic, 2 MiB page at FEE00000, UC. */
-    leaq pd_apic + 7(%rip), %rax
-    movq %rax, pdpt + 3*8(%rip)
-    movl $APIC, %eax
-    orq $0x9b, %rax                 /* P RW PWT PCD PS */
-    movq %rax, pd_apic + 503*8(%rip)
-    movq %cr3, %rax
-    movq %rax, %cr3
+    call map_apic                   /* lib.S: APIC page at FEE00000, UC */
     movl $APIC, %ebx                /* RBX = APIC base (zero-extended) */
 
     movl $0x1b, %ecx
@@ -196,7 +188,3 @@ tick_isr:
     .data
     .balign 8
 ticks: .quad 0
-
-    .bss
-    .balign 4096
-pd_apic: .skip 4096

@@ -30,8 +30,6 @@
  */
 #include "rom.h"
 
-#define APIC       0xfee00000
-#define IOAPIC     0xfec00000
 #define APIC_TPR   0x80
 #define APIC_EOI   0xb0
 #define APIC_SVR   0xf0
@@ -66,16 +64,7 @@
 test_main:
     PUSH_CALLEE_SAVED
     MASK_8259                      /* 8259s masked: IRQs only via the I/O APIC */
-    leaq pd_apic + 7(%rip), %rax    /* PDPT[3] -> 2 MiB UC pages at FEC00000, FEE00000 */
-    movq %rax, pdpt + 3*8(%rip)
-    movl $IOAPIC, %eax
-    orq $0x9b, %rax                 /* P RW PWT PCD PS */
-    movq %rax, pd_apic + 502*8(%rip)
-    movl $APIC, %eax
-    orq $0x9b, %rax
-    movq %rax, pd_apic + 503*8(%rip)
-    movq %cr3, %rax
-    movq %rax, %cr3
+    call map_apic                   /* lib.S: UC pages at FEC00000, FEE00000 */
     movl $APIC, %ebx                /* RBX = local APIC, RBP = I/O APIC */
     movl $IOAPIC, %ebp
     movl $0x1ff, APIC_SVR(%rbx)
@@ -317,7 +306,3 @@ nmi_count: .quad 0
 nmi_inner: .quad -1
 sh_count:  .quad 0
 sh_bad:    .quad 0
-
-    .bss
-    .balign 4096
-pd_apic: .skip 4096

@@ -6,7 +6,7 @@
  * run_compat32 (a call into compatibility mode), run_legacy32 (a trip out of
  * IA-32e mode into legacy protected mode),
  * user_call / run_user (a trip to CPL3 and back), and a recording #DB
- * handler (db_init, db_reset, db_handler).
+ * handler (db_init, db_reset, db_handler), and map_apic.
  *
  * Every function preserves all registers except where noted (RFLAGS is
  * clobbered); they run at CPL0 (port I/O).
@@ -450,6 +450,24 @@ db_handler:
     popq %rax
     iretq
 
+/*
+ * map_apic: map the 1 GiB at 3 GiB through pd_apic (PDPT[3]): 2 MiB pages at
+ * IOAPIC (FEC00000H) and APIC (FEE00000H), identity, P RW PWT PCD PS
+ * (uncached: SDM Vol. 3A 11.4.1 wants the APIC page UC), the rest not
+ * present; reloads CR3. Clobbers RAX.
+ */
+    .globl map_apic
+map_apic:
+    leaq pd_apic + 7(%rip), %rax
+    movq %rax, pdpt + 3*8(%rip)
+    movl $(IOAPIC | 0x9b), %eax     /* P RW PWT PCD PS */
+    movq %rax, pd_apic + 502*8(%rip)
+    movl $(APIC | 0x9b), %eax
+    movq %rax, pd_apic + 503*8(%rip)
+    movq %cr3, %rax
+    movq %rax, %cr3
+    ret
+
     .section .rodata.str, "a"
 .Lok:     .asciz "ok "
 .Lfail:   .asciz "FAIL "
@@ -493,3 +511,6 @@ db_rip:    .fill 8, 8, 0
     .skip 4096
     .globl user_stack_top
 user_stack_top:
+    .balign 4096
+pd_apic:
+    .skip 4096

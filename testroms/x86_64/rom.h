@@ -47,6 +47,11 @@
 #define SEL_KDATA16  0x40   /* 16-bit data, DPL0, base 0, limit 0xFFFF */
 #define SEL_TSS      0x48   /* 64-bit TSS (16 bytes) */
 
+/* Local APIC and I/O APIC MMIO bases (SDM Vol. 3A 11.4.1; the I/O APIC's
+ * default address); lib.S map_apic maps both, uncached. */
+#define APIC         0xfee00000
+#define IOAPIC       0xfec00000
+
 /* Port numbers. */
 #define COM1         0x3f8
 #define DEBUG_EXIT   0xf4

@@ -18,7 +18,6 @@
  */
 #include "rom.h"
 
-#define APIC       0xfee00000
 #define APIC_TPR   0x80
 #define APIC_EOI   0xb0
 #define APIC_SVR   0xf0
@@ -33,13 +32,7 @@
 test_main:
     PUSH_CALLEE_SAVED
     MASK_8259
-    leaq pd_apic + 7(%rip), %rax    /* PDPT[3] -> 2 MiB UC page at FEE00000 */
-    movq %rax, pdpt + 3*8(%rip)
-    movl $APIC, %eax
-    orq $0x9b, %rax
-    movq %rax, pd_apic + 503*8(%rip)
-    movq %cr3, %rax
-    movq %rax, %cr3
+    call map_apic                   /* lib.S: APIC page at FEE00000, UC */
     movl $APIC, %ebx
     movl $0x1ff, APIC_SVR(%rbx)
     movl $0, APIC_TPR(%rbx)
@@ -113,7 +106,3 @@ make_pending:
     decl %ecx
     jnz 1b
 2:  ret
-
-    .bss
-    .balign 4096
-pd_apic: .skip 4096
