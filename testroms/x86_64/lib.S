@@ -151,30 +151,24 @@ check_eq:
     pushq %rax
     pushq %rdi
     incq check_num(%rip)
-    cmpq %rdx, %rsi
-    jne 1f
     leaq .Lok(%rip), %rdi
-    call puts_nonl
-    movq check_num(%rip), %rdi
-    call putdec
-    movl $' ', %edi
-    call putc
-    movq (%rsp), %rdi
-    call puts_nonl
-    jmp 2f
-1:  cmpq $0, first_fail(%rip)
+    cmpq %rdx, %rsi
+    je 1f
+    cmpq $0, first_fail(%rip)
     jne 3f
     movq check_num(%rip), %rax
     movq %rax, first_fail(%rip)
 3:  incq fail_count(%rip)
     leaq .Lfail(%rip), %rdi
-    call puts_nonl
+1:  call puts_nonl                  /* "ok " or "FAIL " */
     movq check_num(%rip), %rdi
     call putdec
     movl $' ', %edi
     call putc
     movq (%rsp), %rdi
     call puts_nonl
+    cmpq %rdx, %rsi
+    je 2f
     leaq .Lgot(%rip), %rdi
     call puts_nonl
     movq %rsi, %rdi
