@@ -289,10 +289,7 @@ k_after_compat:
     pushq %rax
     lretq
 lm_back2:
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
+    LOAD_DATA_SEGS SEL_KDATA
     movq saved_ksp2(%rip), %rsp
     lgdt gdt_desc(%rip)
     andb $~2, gdt + SEL_TSS + 5(%rip)   /* busy -> available, then LTR */
@@ -399,10 +396,7 @@ k_jmp_target:
 back_to_kernel:
     movq saved_ksp(%rip), %rsp
     subq $64, %rsp                  /* keep test_main's saved registers */
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
+    LOAD_DATA_SEGS SEL_KDATA
     jmp *k_resume(%rip)
 
 /* ------------------------------------------------ CPL3, 64-bit */
@@ -513,10 +507,7 @@ lg_entry:                           /* compatibility mode, CPL0 */
     rdmsr
     andl $~0x100, %eax
     wrmsr
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
+    LOAD_DATA_SEGS SEL_KDATA
     movl $lg_kstack_top, %esp
     lidt lg_idt_desc
     movw $L_TSS, %ax
@@ -600,10 +591,7 @@ lg_handler:                         /* CPL0 through L_G32 */
     lret $12
 
 lg_back:                            /* CPL0 through L_BACK: back to long mode */
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
+    LOAD_DATA_SEGS SEL_KDATA
     movl $lg_kstack_top, %esp
     movl $EFER, %ecx
     rdmsr

@@ -244,12 +244,7 @@ run_compat32:
     lgdtl gdt_desc                  /* start.S's GDT: SEL_KCODE for the way back */
     ljmpl $SEL_KCODE, $2f
     .code64
-2:  movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
-    movw %ax, %fs
-    movw %ax, %gs
+2:  LOAD_DATA_SEGS SEL_KDATA, 1
     movq compat_saved_rsp(%rip), %rsp
     lidt idt_desc(%rip)
     POP_CALLEE_SAVED
@@ -287,19 +282,11 @@ legacy_trip:                        /* compatibility mode, CPL0 */
     movl %eax, legacy_efer_pg0      /* for modes.S: LMA = 0, LME still 1 */
     andl $~0x100, %eax              /* EFER.LME = 0: legacy protected mode */
     wrmsr
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %fs
-    movw %ax, %gs
-    movw %ax, %ss
+    LOAD_DATA_SEGS SEL_KDATA, 1
     call *legacy_fn
     cli
     lgdtl gdt_desc                  /* start.S's GDT: flat SEL_KDATA, SEL_KCODE32 */
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
+    LOAD_DATA_SEGS SEL_KDATA
     movl $0xc0000080, %ecx
     rdmsr
     orl $0x100, %eax                /* EFER.LME */
@@ -349,10 +336,7 @@ user_return_int:
     movq %ss, %rax
     movq %rax, user_ret_ss(%rip)
 user_return:
-    movl $SEL_KDATA, %eax
-    movw %ax, %ss
-    movw %ax, %ds
-    movw %ax, %es
+    LOAD_DATA_SEGS SEL_KDATA
     movq user_ksp(%rip), %rsp
     POP_CALLEE_SAVED
     ret

@@ -85,10 +85,7 @@ pm_entry:
 
 /* --------------------------------------------- back from real mode */
 pm_back:
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
+    LOAD_DATA_SEGS SEL_KDATA
     movl saved_esp32, %esp
     ret                             /* to run_legacy32: back to 64-bit mode */
 

@@ -467,10 +467,7 @@ pm32_main:
     ljmpl $S_CODE16, $OFF16(pm16_entry)
 
 pm32_back:                          /* from 16-bit code: 66 JMP ptr16:32 */
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
+    LOAD_DATA_SEGS SEL_KDATA
     movl pm32_esp, %esp
     movl $0x3232, AREA + R_BACK32
     ret

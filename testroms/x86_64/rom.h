@@ -234,6 +234,19 @@
     popq %rbx
 .endm
 
+/* LOAD_DATA_SEGS sel, fsgs=0: load DS, ES and SS (and FS, GS with fsgs=1)
+ * with the selector, in that order. 32- or 64-bit code; clobbers EAX. */
+.macro LOAD_DATA_SEGS sel:req, fsgs=0
+    movl $(\sel), %eax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+    .if \fsgs
+    movw %ax, %fs
+    movw %ax, %gs
+    .endif
+.endm
+
 /* SET_GATE vector, handler, attr, ist=0: start.S set_gate with its
  * arguments; handler is an address operand such as isr(%rip), or 0 for the
  * default recording stub. Clobbers RDI, RSI, RDX, RCX. */

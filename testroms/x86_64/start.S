@@ -29,10 +29,7 @@ _start32:
     cld
     movl %ebx, start_info_pa
     lgdtl gdt_desc
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
+    LOAD_DATA_SEGS SEL_KDATA
     movl $stack_top, %esp
 
     movl %cr4, %eax
@@ -53,12 +50,7 @@ _start32:
     .text
     .code64
 start64:
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
-    movw %ax, %fs
-    movw %ax, %gs
+    LOAD_DATA_SEGS SEL_KDATA, 1
     leaq stack_top(%rip), %rsp
     xorl %ebp, %ebp
 

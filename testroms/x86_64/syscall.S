@@ -142,10 +142,7 @@ syscall_entry:
 
 fixup_cpl0:                         /* int $0x83 from CPL3 */
     movq saved_ksp(%rip), %rsp
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
+    LOAD_DATA_SEGS SEL_KDATA
     jmp sr_nc_done
 
 /* CPL3, 64-bit. */

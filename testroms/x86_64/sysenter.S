@@ -173,10 +173,7 @@ entry_record:
     movq %rax, rec_cs(%rip)
     movq %ss, %rax
     movq %rax, rec_ss(%rip)
-    movl $SEL_KDATA, %eax
-    movw %ax, %ss
-    movw %ax, %ds
-    movw %ax, %es
+    LOAD_DATA_SEGS SEL_KDATA
     jmp *ret_addr(%rip)
 
 /* 64-bit user code (CPL3). */

@@ -231,12 +231,7 @@ compat_entry:
     lidtl idt32_desc
     ljmpl $S_CODE32, $pm32
 pm32:
-    movl $S_DATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
-    movw %ax, %fs
-    movw %ax, %gs
+    LOAD_DATA_SEGS S_DATA, 1
     movl $stack_main_top, %esp
     movw $S_TMAIN, %ax
     ltr %ax
@@ -696,10 +691,7 @@ bad_task_entry:                     /* never runs: DS is bad */
 /* --------------------------------------------- back: PM -> long mode */
 back_to_long:
     cli
-    movl $S_DATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
+    LOAD_DATA_SEGS S_DATA
     movl saved_rsp64, %esp
     clts
     movl $EFER, %ecx
@@ -715,12 +707,7 @@ back_to_long:
 lm_back:
     lgdt gdt_desc(%rip)
     lidt idt_desc(%rip)
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
-    movw %ax, %fs
-    movw %ax, %gs
+    LOAD_DATA_SEGS SEL_KDATA, 1
     pushq $SEL_KCODE
     leaq 1f(%rip), %rax
     pushq %rax
