@@ -652,11 +652,7 @@ lo_end:
     .balign 16
 cg_gdt:
     .fill GDT_SIZE, 1, 0
-    .balign 8
-    .word 0, 0, 0
-cg_gdt_desc:
-    .word GDT_SIZE - 1
-    .quad cg_gdt
+    PSEUDO_DESC cg_gdt_desc, cg_gdt, (GDT_SIZE - 1)
 
 /* m16:32 far pointers (offset ignored for gates). */
 p_k:         .long 0

@@ -273,8 +273,4 @@ gdt2:
     .quad 0x00cf90000000ffff        /* 0x60 data read-only, DPL0 */
     .quad 0x00cf98000000ffff        /* 0x68 code execute-only, DPL0 */
 gdt2_end:
-    .balign 8
-    .word 0, 0, 0
-gdt2_desc:
-    .word gdt2_end - gdt2 - 1
-    .quad gdt2
+    PSEUDO_DESC gdt2_desc, gdt2, (gdt2_end - gdt2 - 1)

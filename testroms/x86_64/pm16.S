@@ -1117,11 +1117,7 @@ pgdt:
     SEGD 0, 0xfffff, 0xf2, 0xd      /* S_DATA3: G B AVL */
     SEGD 0, 0, 0x9a, 0x0            /* S_CODE16S (base and limit set at run time) */
 pgdt_end:
-    .balign 8
-    .word 0, 0, 0
-pgdt_desc64:
-    .word GDT_END - 1
-    .quad pgdt
+    PSEUDO_DESC pgdt_desc64, pgdt, (GDT_END - 1)
     .word 0
 pgdt_desc32:
     .word GDT_END - 1

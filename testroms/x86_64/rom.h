@@ -287,6 +287,17 @@
     orq %rdx, %rax
 .endm
 
+/* PSEUDO_DESC name, base, limit (data): an LGDT/LIDT operand (SDM Vol. 3A
+ * 3.5.1 Figure 3-11): 16-bit limit then 64-bit base at `name`, placed so
+ * that the base is 8-byte aligned. 32-bit code reads limit and base[31:0]. */
+.macro PSEUDO_DESC name:req, base:req, limit:req
+    .balign 8
+    .word 0, 0, 0
+\name:
+    .word \limit
+    .quad \base
+.endm
+
 /* PRINT "text": print a line (newline appended). Preserves everything. */
 .macro PRINT text:req
     pushfq

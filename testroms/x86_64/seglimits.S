@@ -194,8 +194,4 @@ gdt2:
     .quad 0x00c0920000000000        /* 0x68 data RW, limit 0, G=1 */
     .quad 0                         /* 0x70 SEL_LCODE (built at run time) */
 gdt2_end:
-    .balign 8
-    .word 0, 0, 0
-gdt2_desc:
-    .word gdt2_end - gdt2 - 1
-    .quad gdt2
+    PSEUDO_DESC gdt2_desc, gdt2, (gdt2_end - gdt2 - 1)

@@ -249,19 +249,11 @@ gdt:
     .quad 0x000092000000ffff        /* 0x40 16-bit data, DPL0, limit 0xFFFF */
     .quad 0, 0                      /* 0x48 TSS (filled at start-up) */
 gdt_end:
-    .balign 8
-    .word 0, 0, 0
     .globl gdt_desc
-gdt_desc:
-    .word gdt_end - gdt - 1
-    .quad gdt
+    PSEUDO_DESC gdt_desc, gdt, (gdt_end - gdt - 1)
 
-    .balign 8
-    .word 0, 0, 0
     .globl idt_desc
-idt_desc:
-    .word 256 * 16 - 1
-    .quad idt
+    PSEUDO_DESC idt_desc, idt, (256 * 16 - 1)
 
     .balign 16
     .globl tss
