@@ -22,9 +22,9 @@
  *    RETF (REX.W, and with imm16) to an outer level pops RIP, CS, releases
  *    imm bytes, pops RSP, SS, releases imm bytes again on the new stack,
  *    and nulls DS/ES/FS/GS holding a data segment with DPL < new CPL.
- *  - Legacy 32-bit protected mode (left IA-32e mode as in modes.S, SDM
- *    Vol. 3A 10.8.5.4; 32-bit TSS, Vol. 3A 8.2.1 Figure 8-2), Vol. 3A
- *    5.8.5 and Figure 5-13: a 32-bit gate with parameter count 3 from CPL3
+ *  - Legacy 32-bit protected mode (left IA-32e mode through lib.S
+ *    run_legacy32 as in modes.S, SDM Vol. 3A 10.8.5.4; 32-bit TSS, Vol. 3A
+ *    8.2.1 Figure 8-2), Vol. 3A 5.8.5 and Figure 5-13: a 32-bit gate with parameter count 3 from CPL3
  *    to CPL0 loads SS:ESP from TSS.SS0:ESP0 and pushes old SS, old ESP, the
  *    3 parameter dwords in their original order, old CS, EIP (4 bytes
  *    each); a 16-bit gate (type 4) with count 2 pushes words and takes a
@@ -283,19 +283,11 @@ k_after_compat:
     movl $8, %ecx
     rep stosq
 
-    movq %rsp, saved_ksp2(%rip)
-    pushq $SEL_KCODE32
-    leaq lg_entry(%rip), %rax
-    pushq %rax
-    lretq
-lm_back2:
-    LOAD_DATA_SEGS SEL_KDATA
-    movq saved_ksp2(%rip), %rsp
-    lgdt gdt_desc(%rip)
+    movl $lg_entry, %edi            /* lib.S: legacy protected mode and back */
+    call run_legacy32                /* (it reloads start.S's GDT and IDT) */
     andb $~2, gdt + SEL_TSS + 5(%rip)   /* busy -> available, then LTR */
     movw $SEL_TSS, %ax
     ltr %ax
-    lidt idt_desc(%rip)
 
     CHECK_REG L_hesp(%rip), "32-bit gate CPL3->0: ESP = TSS.ESP0 - 28 (7 dwords)", (lg_stack0_top-28)
     CHECK_REG L_hss(%rip), "32-bit gate: SS = TSS.SS0", SEL_KDATA
@@ -498,16 +490,8 @@ c_ret1:
 
 /* ------------------------------------------------ legacy protected mode code */
     .code32
-lg_entry:                           /* compatibility mode, CPL0 */
-    movl %cr0, %eax
-    andl $0x7fffffff, %eax          /* CR0.PG = 0: leaves IA-32e mode */
-    movl %eax, %cr0
-    jmp 1f
-1:  movl $EFER, %ecx
-    rdmsr
-    andl $~0x100, %eax
-    wrmsr
-    LOAD_DATA_SEGS SEL_KDATA
+lg_entry:                           /* legacy PM, CPL0 (called by run_legacy32) */
+    movl %esp, lg_saved_esp
     movl $lg_kstack_top, %esp
     lidt lg_idt_desc
     movw $L_TSS, %ax
@@ -592,15 +576,8 @@ lg_handler:                         /* CPL0 through L_G32 */
 
 lg_back:                            /* CPL0 through L_BACK: back to long mode */
     LOAD_DATA_SEGS SEL_KDATA
-    movl $lg_kstack_top, %esp
-    movl $EFER, %ecx
-    rdmsr
-    orl $0x100, %eax
-    wrmsr
-    movl %cr0, %eax
-    orl $0x80000000, %eax
-    movl %eax, %cr0
-    ljmpl $SEL_KCODE, $lm_back2
+    movl lg_saved_esp, %esp
+    ret                             /* from lg_entry, to run_legacy32 */
 
 /* Legacy exception stubs (16 bytes each, vectors 10-13, all with an error
  * code): record vector and error code, resume at lg_resume (at CPL3). */
@@ -726,7 +703,7 @@ c_hcs_old:  .quad 0
 c_hrsp_old: .quad 0
 c_hss_old:  .quad 0
 c_g16:      .quad 0, 0, 0
-saved_ksp2: .quad 0
+lg_saved_esp: .quad 0
 lg_resume:  .quad 0
 lg_vec:     .quad -1
 lg_err:     .quad -1
