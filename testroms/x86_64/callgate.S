@@ -23,16 +23,17 @@
  *    imm bytes, pops RSP, SS, releases imm bytes again on the new stack,
  *    and nulls DS/ES/FS/GS holding a data segment with DPL < new CPL.
  *  - Legacy 32-bit protected mode (left IA-32e mode through lib.S
- *    run_legacy32 as in modes.S, SDM Vol. 3A 10.8.5.4; 32-bit TSS, Vol. 3A
- *    8.2.1 Figure 8-2), Vol. 3A 5.8.5 and Figure 5-13: a 32-bit gate with
- *    parameter count 3 from CPL3 to CPL0 loads SS:ESP from TSS.SS0:ESP0 and pushes old SS, old ESP, the
- *    3 parameter dwords in their original order, old CS, EIP (4 bytes
- *    each); a 16-bit gate (type 4) with count 2 pushes words and takes a
- *    16-bit target offset; RETF imm to CPL3 releases imm bytes on both
- *    stacks and nulls FS holding a DPL0 data segment (5.8.6), keeping GS
- *    with DPL3. Vol. 2A CALL #TS/#SS on the TSS stack of the target level
- *    (a gate to DPL1 code): SS1 null -> #TS(0); SS1 RPL 1 naming a DPL0
- *    segment -> #TS(SS1); SS1 not present -> #SS(SS1).
+ *    run_legacy32 as in modes.S, SDM Vol. 3A 10.8.5.4; 32-bit TSS, Vol.
+ *    3A 8.2.1 Figure 8-2), Vol. 3A 5.8.5 and Figure 5-13: a 32-bit gate
+ *    with parameter count 3 from CPL3 to CPL0 loads SS:ESP from
+ *    TSS.SS0:ESP0 and pushes old SS, old ESP, the 3 parameter dwords in
+ *    their original order, old CS, EIP (4 bytes each); a 16-bit gate
+ *    (type 4) with count 2 pushes words and takes a 16-bit target offset;
+ *    RETF imm to CPL3 releases imm bytes on both stacks and nulls FS
+ *    holding a DPL0 data segment (5.8.6), keeping GS with DPL3. Vol. 2A
+ *    CALL #TS/#SS on the TSS stack of the target level (a gate to DPL1
+ *    code): SS1 null -> #TS(0); SS1 RPL 1 naming a DPL0 segment ->
+ *    #TS(SS1); SS1 not present -> #SS(SS1).
  */
 #include "rom.h"
 
