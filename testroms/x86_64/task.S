@@ -1,7 +1,7 @@
 /*
  * testroms/x86_64/task.S - hardware task switching in legacy 32-bit
- * protected mode (paging off). Leaves long mode as modes.S does (SDM Vol. 3A
- * 10.8.5.4), runs with its own GDT/IDT/TSSs, records results in res32, comes
+ * protected mode (paging off). Leaves long mode as modes.S does (lib.S
+ * run_legacy32, SDM Vol. 3A 10.8.5.4), runs with its own GDT/IDT/TSSs, records results in res32, comes
  * back to 64-bit mode and checks them.
  *  - SDM Vol. 3A 7.2.1 (32-bit TSS layout: link 0, EIP 20H, EFLAGS 24H,
  *    EAX..EDI 28H-44H, ES CS SS DS FS GS 48H-5CH), 7.2.2 (busy flag: type 9
@@ -35,8 +35,6 @@
  * task's EIP for a fault after the commit point.
  */
 #include "rom.h"
-
-#define EFER      0xc0000080
 
 /* Legacy GDT (gdt32): 0x08/0x10 match rom.h's SEL_KCODE/SEL_KDATA. */
 #define S_CODE64  0x08
@@ -163,7 +161,6 @@
     .globl test_main
 test_main:
     PUSH_CALLEE_SAVED
-    movq %rsp, saved_rsp64(%rip)
 
     /* IA-32e mode has no task switches (SDM Vol. 3A 7.7; Vol. 2A JMP,
      * INT n, IRET): far JMP to a TSS -> #GP(TSS selector); a task gate
@@ -210,22 +207,14 @@ lm_jmp_tss:
     rep stosl
     movl $0, res32(%rip)
 
-    pushq $SEL_KCODE32              /* to compatibility mode */
-    leaq compat_entry(%rip), %rax
-    pushq %rax
-    lretq
+    movl $pm_entry, %edi            /* lib.S: legacy protected mode and back */
+    call run_legacy32               /* (it reloads start.S's GDT and IDT) */
+    jmp lm_back
 
-/* --------------------------------------------- compatibility mode -> PM */
+/* --------------------------------------------- legacy PM (run_legacy32) */
     .code32
-compat_entry:
-    movl %cr0, %eax
-    andl $0x7fffffff, %eax          /* CR0.PG = 0: leaves IA-32e mode */
-    movl %eax, %cr0
-    jmp 1f
-1:  movl $EFER, %ecx
-    rdmsr
-    andl $~0x100, %eax              /* EFER.LME = 0 */
-    wrmsr
+pm_entry:
+    movl %esp, pm_saved_esp
     call build_tables
     lgdtl gdt32_desc
     lidtl idt32_desc
@@ -692,27 +681,12 @@ bad_task_entry:                     /* never runs: DS is bad */
 back_to_long:
     cli
     LOAD_DATA_SEGS S_DATA
-    movl saved_rsp64, %esp
+    movl pm_saved_esp, %esp
     clts
-    movl $EFER, %ecx
-    rdmsr
-    orl $0x100, %eax                /* EFER.LME (CR4.PAE and CR3 still set) */
-    wrmsr
-    movl %cr0, %eax
-    orl $0x80000000, %eax
-    movl %eax, %cr0
-    ljmpl $S_CODE64, $lm_back
+    ret                             /* from pm_entry, to run_legacy32 */
 
     .code64
 lm_back:
-    lgdt gdt_desc(%rip)
-    lidt idt_desc(%rip)
-    LOAD_DATA_SEGS SEL_KDATA, 1
-    pushq $SEL_KCODE
-    leaq 1f(%rip), %rax
-    pushq %rax
-    lretq
-1:  movq saved_rsp64(%rip), %rsp
     andb $~2, gdt + SEL_TSS + 5(%rip)   /* the 64-bit TSS is marked busy: LTR again */
     movw $SEL_TSS, %ax
     ltr %ax
@@ -922,14 +896,13 @@ lm_back:
     movl RES(R_S_SMALL_E), %eax
     CHECK "... error code = TSS selector", S_T16SMALL
 
-    movq saved_rsp64(%rip), %rsp
     POP_CALLEE_SAVED
     ret
 
 /* --------------------------------------------- data */
     .data
     .balign 8
-saved_rsp64: .quad 0
+pm_saved_esp: .quad 0
 far_tss: .long 0
     .word SEL_TSS
 resume32: .long unexpected
