@@ -156,6 +156,24 @@
 #define R_S_SMALL_E    85
 #define R_COUNT        86
 
+/* Results of the legacy-mode code, checked in 64-bit mode. */
+#define RES(n) (res32 + 4 * (n))(%rip)
+/* CHECK_RES n, "desc", expected: CHECK the dword res32[n]. CHECK_RES_AT n,
+ * "desc", label: CHECK that res32[n] is the address of label (1 = yes).
+ * Clobber RAX (and RDX). */
+.macro CHECK_RES n:req, desc:req, exp:req
+    movl RES(\n), %eax
+    CHECK "\desc", \exp
+.endm
+.macro CHECK_RES_AT n:req, desc:req, label:req
+    movl RES(\n), %eax
+    leaq \label(%rip), %rdx
+    cmpq %rdx, %rax
+    sete %al
+    movzbl %al, %eax
+    CHECK "\desc", 1
+.endm
+
     .text
     .code64
     .globl test_main
@@ -692,184 +710,86 @@ lm_back:
     ltr %ax
     PRINT "back in 64-bit mode"
 
-#define RES(n) (res32 + 4 * (n))(%rip)
-    movl RES(R_UNEXP), %eax
-    CHECK "no unexpected event in legacy mode", 0
-    movl RES(R_DONE), %eax
-    CHECK "legacy-mode part ran to the end", 0x600d
+    CHECK_RES R_UNEXP, "no unexpected event in legacy mode", 0
+    CHECK_RES R_DONE, "legacy-mode part ran to the end", 0x600d
 
-    movl RES(R_TS_SMALL_V), %eax
-    CHECK "JMP to a TSS with limit 60H: #TS", 10
-    movl RES(R_TS_SMALL_E), %eax
-    CHECK "... error code = new TSS selector", S_TSMALL
-    movl RES(R_GP_BUSY_V), %eax
-    CHECK "JMP to the busy current TSS: #GP", 13
-    movl RES(R_GP_BUSY_E), %eax
-    CHECK "... error code = TSS selector", S_TMAIN
-    movl RES(R_NP_V), %eax
-    CHECK "CALL to a not-present TSS: #NP", 11
-    movl RES(R_NP_E), %eax
-    CHECK "... error code = TSS selector", S_TNP
-    movl RES(R_FAULT_TR), %eax
-    CHECK "... raised in the old task (TR unchanged)", S_TMAIN
-    movl RES(R_IRET_V), %eax
-    CHECK "IRET NT=1 with link -> available TSS: #TS", 10
-    movl RES(R_IRET_E), %eax
-    CHECK "... error code = link selector", S_TA
+    CHECK_RES R_TS_SMALL_V, "JMP to a TSS with limit 60H: #TS", 10
+    CHECK_RES R_TS_SMALL_E, "... error code = new TSS selector", S_TSMALL
+    CHECK_RES R_GP_BUSY_V, "JMP to the busy current TSS: #GP", 13
+    CHECK_RES R_GP_BUSY_E, "... error code = TSS selector", S_TMAIN
+    CHECK_RES R_NP_V, "CALL to a not-present TSS: #NP", 11
+    CHECK_RES R_NP_E, "... error code = TSS selector", S_TNP
+    CHECK_RES R_FAULT_TR, "... raised in the old task (TR unchanged)", S_TMAIN
+    CHECK_RES R_IRET_V, "IRET NT=1 with link -> available TSS: #TS", 10
+    CHECK_RES R_IRET_E, "... error code = link selector", S_TA
 
-    movl RES(R_A_EAX), %eax
-    CHECK "JMP task A: EAX loaded from its TSS", 0xa0a0a0a0
-    movl RES(R_A_FL), %eax
-    CHECK "JMP task A: EFLAGS from its TSS, NT=0", 0x0802
-    movl RES(R_A_TR), %eax
-    CHECK "JMP task A: TR = TSS A", S_TA
-    movl RES(R_A_TS), %eax
-    CHECK "JMP task A: CR0.TS set by the switch", 8
-    movl RES(R_A_MAIN_TYPE), %eax
-    CHECK "JMP task A: old TSS descriptor not busy (89H)", 0x89
-    movl RES(R_A_A_TYPE), %eax
-    CHECK "JMP task A: new TSS descriptor busy (8BH)", 0x8b
-    movl RES(R_A_LINK), %eax
-    CHECK "JMP task A: link field not written", 0
-    movl RES(R_A_ESP), %eax
-    CHECK "JMP task A: ESP from its TSS", stack_a_top
-    movl RES(R_M_EIP), %eax
-    leaq after_jmp_a(%rip), %rdx
-    cmpq %rdx, %rax
-    sete %al
-    movzbl %al, %eax
-    CHECK "old TSS: EIP = instruction after the JMP", 1
-    movl RES(R_M_FL), %eax
-    CHECK "old TSS: EFLAGS saved, NT unchanged by JMP (Table 7-2)", 0x4003
-    movl RES(R_M_EAX), %eax
-    CHECK "old TSS: EAX", 0x11111111
-    movl RES(R_M_ECX), %eax
-    CHECK "old TSS: ECX", 0x33333333
-    movl RES(R_M_EBX), %eax
-    CHECK "old TSS: EBX", 0x22222222
+    CHECK_RES R_A_EAX, "JMP task A: EAX loaded from its TSS", 0xa0a0a0a0
+    CHECK_RES R_A_FL, "JMP task A: EFLAGS from its TSS, NT=0", 0x0802
+    CHECK_RES R_A_TR, "JMP task A: TR = TSS A", S_TA
+    CHECK_RES R_A_TS, "JMP task A: CR0.TS set by the switch", 8
+    CHECK_RES R_A_MAIN_TYPE, "JMP task A: old TSS descriptor not busy (89H)", 0x89
+    CHECK_RES R_A_A_TYPE, "JMP task A: new TSS descriptor busy (8BH)", 0x8b
+    CHECK_RES R_A_LINK, "JMP task A: link field not written", 0
+    CHECK_RES R_A_ESP, "JMP task A: ESP from its TSS", stack_a_top
+    CHECK_RES_AT R_M_EIP, "old TSS: EIP = instruction after the JMP", after_jmp_a
+    CHECK_RES R_M_FL, "old TSS: EFLAGS saved, NT unchanged by JMP (Table 7-2)", 0x4003
+    CHECK_RES R_M_EAX, "old TSS: EAX", 0x11111111
+    CHECK_RES R_M_ECX, "old TSS: ECX", 0x33333333
+    CHECK_RES R_M_EBX, "old TSS: EBX", 0x22222222
     movl RES(R_M_ESP), %eax
     movl RES(R_MAIN_ESP), %edx
     subl %edx, %eax
     CHECK "old TSS: ESP", 0
-    movl RES(R_M_EBP), %eax
-    CHECK "old TSS: EBP", 0x77777777
-    movl RES(R_M_ESI), %eax
-    CHECK "old TSS: ESI", 0x55555555
-    movl RES(R_M_EDI), %eax
-    CHECK "old TSS: EDI", 0x66666666
-    movl RES(R_M_ES), %eax
-    CHECK "old TSS: ES", S_DATA
-    movl RES(R_M_CS), %eax
-    CHECK "old TSS: CS", S_CODE32
-    movl RES(R_M_SS), %eax
-    CHECK "old TSS: SS", S_DATA
-    movl RES(R_BACK_EAX), %eax
-    CHECK "JMP back: EAX restored from the old TSS", 0x11111111
-    movl RES(R_BACK_EDI), %eax
-    CHECK "JMP back: EDI restored", 0x66666666
-    movl RES(R_BACK_FL), %eax
-    CHECK "JMP back: EFLAGS restored (NT from the TSS)", 0x4003
-    movl RES(R_BACK_MTYPE), %eax
-    CHECK "JMP back: main TSS busy again", 0x8b
-    movl RES(R_BACK_ATYPE), %eax
-    CHECK "JMP back: TSS A not busy", 0x89
-    movl RES(R_BACK_TR), %eax
-    CHECK "JMP back: TR = main TSS", S_TMAIN
-    movl RES(R_A_SAVED_EIP), %eax
-    leaq task_a_after_jmp(%rip), %rdx
-    cmpq %rdx, %rax
-    sete %al
-    movzbl %al, %eax
-    CHECK "TSS A: saved EIP = after its JMP", 1
+    CHECK_RES R_M_EBP, "old TSS: EBP", 0x77777777
+    CHECK_RES R_M_ESI, "old TSS: ESI", 0x55555555
+    CHECK_RES R_M_EDI, "old TSS: EDI", 0x66666666
+    CHECK_RES R_M_ES, "old TSS: ES", S_DATA
+    CHECK_RES R_M_CS, "old TSS: CS", S_CODE32
+    CHECK_RES R_M_SS, "old TSS: SS", S_DATA
+    CHECK_RES R_BACK_EAX, "JMP back: EAX restored from the old TSS", 0x11111111
+    CHECK_RES R_BACK_EDI, "JMP back: EDI restored", 0x66666666
+    CHECK_RES R_BACK_FL, "JMP back: EFLAGS restored (NT from the TSS)", 0x4003
+    CHECK_RES R_BACK_MTYPE, "JMP back: main TSS busy again", 0x8b
+    CHECK_RES R_BACK_ATYPE, "JMP back: TSS A not busy", 0x89
+    CHECK_RES R_BACK_TR, "JMP back: TR = main TSS", S_TMAIN
+    CHECK_RES_AT R_A_SAVED_EIP, "TSS A: saved EIP = after its JMP", task_a_after_jmp
 
-    movl RES(R_B_FL), %eax
-    CHECK "CALL gate -> task B: EFLAGS.NT set", 0x4002
-    movl RES(R_B_LINK), %eax
-    CHECK "CALL gate -> task B: link = caller's TSS", S_TMAIN
-    movl RES(R_B_TR), %eax
-    CHECK "CALL gate -> task B: TR = TSS B (not the gate)", S_TB
-    movl RES(R_B_MTYPE), %eax
-    CHECK "CALL: caller's TSS stays busy", 0x8b
-    movl RES(R_B_BTYPE), %eax
-    CHECK "CALL: TSS B busy", 0x8b
-    movl RES(R_B_MAIN_EIP), %eax
-    leaq after_call_b(%rip), %rdx
-    cmpq %rdx, %rax
-    sete %al
-    movzbl %al, %eax
-    CHECK "CALL: caller's saved EIP = after the CALL", 1
-    movl RES(R_C_FL), %eax
-    CHECK "IRET back: caller's EFLAGS (NT=0) restored", 0x2
-    movl RES(R_C_TR), %eax
-    CHECK "IRET back: TR = main TSS", S_TMAIN
-    movl RES(R_C_BTYPE), %eax
-    CHECK "IRET back: TSS B no longer busy", 0x89
-    movl RES(R_C_MTYPE), %eax
-    CHECK "IRET back: main TSS still busy", 0x8b
-    movl RES(R_C_B_SAVED_FL), %eax
-    CHECK "IRET: NT cleared in task B's saved EFLAGS", 0x2
-    movl RES(R_C_B_SAVED_EIP), %eax
-    leaq task_b_after_iret(%rip), %rdx
-    cmpq %rdx, %rax
-    sete %al
-    movzbl %al, %eax
-    CHECK "IRET: task B's saved EIP = after its IRET", 1
+    CHECK_RES R_B_FL, "CALL gate -> task B: EFLAGS.NT set", 0x4002
+    CHECK_RES R_B_LINK, "CALL gate -> task B: link = caller's TSS", S_TMAIN
+    CHECK_RES R_B_TR, "CALL gate -> task B: TR = TSS B (not the gate)", S_TB
+    CHECK_RES R_B_MTYPE, "CALL: caller's TSS stays busy", 0x8b
+    CHECK_RES R_B_BTYPE, "CALL: TSS B busy", 0x8b
+    CHECK_RES_AT R_B_MAIN_EIP, "CALL: caller's saved EIP = after the CALL", after_call_b
+    CHECK_RES R_C_FL, "IRET back: caller's EFLAGS (NT=0) restored", 0x2
+    CHECK_RES R_C_TR, "IRET back: TR = main TSS", S_TMAIN
+    CHECK_RES R_C_BTYPE, "IRET back: TSS B no longer busy", 0x89
+    CHECK_RES R_C_MTYPE, "IRET back: main TSS still busy", 0x8b
+    CHECK_RES R_C_B_SAVED_FL, "IRET: NT cleared in task B's saved EFLAGS", 0x2
+    CHECK_RES_AT R_C_B_SAVED_EIP, "IRET: task B's saved EIP = after its IRET", task_b_after_iret
 
-    movl RES(R_I_FL), %eax
-    CHECK "INT 0x40 task gate: NT set in the new task", 0x4002
-    movl RES(R_I_LINK), %eax
-    CHECK "INT 0x40 task gate: link = interrupted TSS", S_TMAIN
-    movl RES(R_I_TR), %eax
-    CHECK "INT 0x40 task gate: TR", S_TINT
-    movl RES(R_I_ESP), %eax
-    CHECK "INT 0x40 task gate: nothing pushed", stack_int_top
-    movl RES(R_I_MAIN_EIP), %eax
-    leaq after_int40(%rip), %rdx
-    cmpq %rdx, %rax
-    sete %al
-    movzbl %al, %eax
-    CHECK "INT 0x40: saved EIP = next instruction", 1
-    movl RES(R_I_BACK_FL), %eax
-    CHECK "INT 0x40 IRET back: EFLAGS", 0x2
-    movl RES(R_I_BACK_TYPE), %eax
-    CHECK "INT 0x40 IRET back: handler TSS not busy", 0x89
+    CHECK_RES R_I_FL, "INT 0x40 task gate: NT set in the new task", 0x4002
+    CHECK_RES R_I_LINK, "INT 0x40 task gate: link = interrupted TSS", S_TMAIN
+    CHECK_RES R_I_TR, "INT 0x40 task gate: TR", S_TINT
+    CHECK_RES R_I_ESP, "INT 0x40 task gate: nothing pushed", stack_int_top
+    CHECK_RES_AT R_I_MAIN_EIP, "INT 0x40: saved EIP = next instruction", after_int40
+    CHECK_RES R_I_BACK_FL, "INT 0x40 IRET back: EFLAGS", 0x2
+    CHECK_RES R_I_BACK_TYPE, "INT 0x40 IRET back: handler TSS not busy", 0x89
 
-    movl RES(R_E_ERR), %eax
-    CHECK "#GP task gate: error code on the new stack", BAD_SEL
-    movl RES(R_E_ESP), %eax
-    CHECK "#GP task gate: 4-byte push", (stack_exc_top-4)
-    movl RES(R_E_MAIN_EIP), %eax
-    leaq gp_insn(%rip), %rdx
-    cmpq %rdx, %rax
-    sete %al
-    movzbl %al, %eax
-    CHECK "#GP task gate: saved EIP = faulting instruction", 1
-    movl RES(R_E_FL), %eax
-    CHECK "#GP task gate: NT set", 0x4002
-    movl RES(R_E_BACK_DS), %eax
-    CHECK "#GP task gate: DS restored (load never happened)", S_DATA
+    CHECK_RES R_E_ERR, "#GP task gate: error code on the new stack", BAD_SEL
+    CHECK_RES R_E_ESP, "#GP task gate: 4-byte push", (stack_exc_top-4)
+    CHECK_RES_AT R_E_MAIN_EIP, "#GP task gate: saved EIP = faulting instruction", gp_insn
+    CHECK_RES R_E_FL, "#GP task gate: NT set", 0x4002
+    CHECK_RES R_E_BACK_DS, "#GP task gate: DS restored (load never happened)", S_DATA
 
-    movl RES(R_D_ERR), %eax
-    CHECK "#DF task gate: error code 0", 0
-    movl RES(R_D_ESP), %eax
-    CHECK "#DF task gate: pushed on the #DF task's stack", (stack_df_top-4)
-    movl RES(R_D_TR), %eax
-    CHECK "#DF task gate: TR", S_TDF
-    movl RES(R_D_LINK), %eax
-    CHECK "#DF task gate: link", S_TMAIN
+    CHECK_RES R_D_ERR, "#DF task gate: error code 0", 0
+    CHECK_RES R_D_ESP, "#DF task gate: pushed on the #DF task's stack", (stack_df_top-4)
+    CHECK_RES R_D_TR, "#DF task gate: TR", S_TDF
+    CHECK_RES R_D_LINK, "#DF task gate: link", S_TMAIN
 
-    movl RES(R_P_V), %eax
-    CHECK "bad DS in new TSS: #TS", 10
-    movl RES(R_P_E), %eax
-    CHECK "... error code = DS selector", BAD_SEL
-    movl RES(R_P_TR), %eax
-    CHECK "... raised in the new task (TR = new TSS)", S_TBAD
-    movl RES(R_P_EIP), %eax
-    leaq bad_task_entry(%rip), %rdx
-    cmpq %rdx, %rax
-    sete %al
-    movzbl %al, %eax
-    CHECK "... pushed EIP = new task's first instruction", 1
+    CHECK_RES R_P_V, "bad DS in new TSS: #TS", 10
+    CHECK_RES R_P_E, "... error code = DS selector", BAD_SEL
+    CHECK_RES R_P_TR, "... raised in the new task (TR = new TSS)", S_TBAD
+    CHECK_RES_AT R_P_EIP, "... pushed EIP = new task's first instruction", bad_task_entry
 
     movl RES(R_S_EAX), %eax
     andl $0xffff, %eax
@@ -877,24 +797,15 @@ lm_back:
     movl RES(R_S_FL), %eax
     andl $0xffff, %eax
     CHECK "16-bit TSS: FLAGS loaded, NT set by CALL", 0x4003
-    movl RES(R_S_LINK), %eax
-    CHECK "16-bit TSS: link = caller", S_TMAIN
-    movl RES(R_S_TR), %eax
-    CHECK "16-bit TSS: TR", S_T16
-    movl RES(R_S_TYPE), %eax
-    CHECK "16-bit TSS: busy (83H)", 0x83
-    movl RES(R_S_BACK_IP), %eax
-    CHECK "16-bit TSS: IRET saves IP (after the IRET)", (task16_after_iret-task16_entry)
-    movl RES(R_S_BACK_FL), %eax
-    CHECK "16-bit TSS: IRET saves FLAGS with NT cleared", 0x0003
-    movl RES(R_S_BACK_TYPE), %eax
-    CHECK "16-bit TSS: not busy after IRET (81H)", 0x81
-    movl RES(R_S_BACK_TR), %eax
-    CHECK "16-bit TSS: IRET back to the main TSS", S_TMAIN
-    movl RES(R_S_SMALL_V), %eax
-    CHECK "16-bit TSS with limit 2AH: #TS", 10
-    movl RES(R_S_SMALL_E), %eax
-    CHECK "... error code = TSS selector", S_T16SMALL
+    CHECK_RES R_S_LINK, "16-bit TSS: link = caller", S_TMAIN
+    CHECK_RES R_S_TR, "16-bit TSS: TR", S_T16
+    CHECK_RES R_S_TYPE, "16-bit TSS: busy (83H)", 0x83
+    CHECK_RES R_S_BACK_IP, "16-bit TSS: IRET saves IP (after the IRET)", (task16_after_iret-task16_entry)
+    CHECK_RES R_S_BACK_FL, "16-bit TSS: IRET saves FLAGS with NT cleared", 0x0003
+    CHECK_RES R_S_BACK_TYPE, "16-bit TSS: not busy after IRET (81H)", 0x81
+    CHECK_RES R_S_BACK_TR, "16-bit TSS: IRET back to the main TSS", S_TMAIN
+    CHECK_RES R_S_SMALL_V, "16-bit TSS with limit 2AH: #TS", 10
+    CHECK_RES R_S_SMALL_E, "... error code = TSS selector", S_T16SMALL
 
     POP_CALLEE_SAVED
     ret
