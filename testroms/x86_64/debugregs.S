@@ -51,9 +51,7 @@ w_next:
     call dr7_off
     CHECK_REG db_count(%rip), "write bp: one #DB for a 1-byte write inside a 4-byte range", 1
     CHECK_REG db_rip(%rip), "write bp: trap, saved RIP = next instruction", w_next
-    movq db_dr6(%rip), %rax
-    andq $0x400f, %rax
-    CHECK "write bp: DR6.B0 set, BS clear", 1
+    CHECK_MASKED db_dr6(%rip), "write bp: DR6.B0 set, BS clear", 0x400f, 1
     movzbl wvar+2(%rip), %eax
     CHECK "write bp: the write completed before the trap", 0x5a
 
@@ -79,9 +77,7 @@ r_next:
     call dr7_off
     CHECK_REG db_count(%rip), "R/W=11 bp: a read hits", 1
     CHECK_REG db_rip(%rip), "R/W=11 bp: saved RIP = next instruction", r_next
-    movq db_dr6(%rip), %rax
-    andq $0x400f, %rax
-    CHECK "R/W=11 bp: DR6.B1 set", 2
+    CHECK_MASKED db_dr6(%rip), "R/W=11 bp: DR6.B1 set", 0x400f, 2
 
 /* ----------------------------- write-only breakpoint not hit by a read */
     call db_reset
@@ -108,9 +104,7 @@ q_next:
     call dr7_off
     CHECK_REG db_count(%rip), "LEN=10 (8 bytes): only the access to byte 7 hits", 1
     CHECK_REG db_rip(%rip), "LEN=10: saved RIP after the hitting access", q_next
-    movq db_dr6(%rip), %rax
-    andq $0x400f, %rax
-    CHECK "LEN=10: DR6.B2 set", 4
+    CHECK_MASKED db_dr6(%rip), "LEN=10: DR6.B2 set", 0x400f, 4
 
     call db_reset
     leaq rvar(%rip), %rax
@@ -132,9 +126,7 @@ q_next:
     movq rvar-4(%rip), %rax
     call dr7_off
     CHECK_REG db_count(%rip), "LEN=11: a read overlapping the range's first bytes hits", 1
-    movq db_dr6(%rip), %rax
-    andq $0x400f, %rax
-    CHECK "overlap: DR6.B3 set", 8
+    CHECK_MASKED db_dr6(%rip), "overlap: DR6.B3 set", 0x400f, 8
 
 /* ------------------------------------ two breakpoints, one instruction */
     call db_reset
@@ -149,9 +141,7 @@ p_next:
     call dr7_off
     CHECK_REG db_count(%rip), "two bps hit by one write: one #DB", 1
     CHECK_REG db_rip(%rip), "two bps: saved RIP = next instruction", p_next
-    movq db_dr6(%rip), %rax
-    andq $0x400f, %rax
-    CHECK "two bps: DR6.B0 and B1 set", 3
+    CHECK_MASKED db_dr6(%rip), "two bps: DR6.B0 and B1 set", 0x400f, 3
 
 /* ---------------------------------- instruction breakpoint, RF in IRETQ */
     call db_reset
@@ -169,9 +159,7 @@ i_insn:
     CHECK "insn bp: the instruction ran once", 1
     CHECK_REG db_count(%rip), "insn bp: one #DB (RF=1 in the IRETQ frame suppresses a second)", 1
     CHECK_REG db_rip(%rip), "insn bp: fault, saved RIP = DR2", i_insn
-    movq db_dr6(%rip), %rax
-    andq $0x400f, %rax
-    CHECK "insn bp: DR6.B2 set", 4
+    CHECK_MASKED db_dr6(%rip), "insn bp: DR6.B2 set", 0x400f, 4
 
 /* ----------------------------------------------------- general detect */
     call db_reset
@@ -181,15 +169,9 @@ g_insn:
     movq %dr0, %rbx                   /* #DB fault: GD set */
     CHECK_REG db_count(%rip), "DR7.GD: MOV from DR0 raises one #DB", 1
     CHECK_REG db_rip(%rip), "DR7.GD: fault, saved RIP = the MOV", g_insn
-    movq db_dr6(%rip), %rax
-    andq $0x2000, %rax
-    CHECK "DR7.GD: DR6.BD set", 0x2000
-    movq db_dr7(%rip), %rax
-    andq $GD, %rax
-    CHECK "DR7.GD: GD clear in the handler", 0
-    movq db_rflags(%rip), %rax
-    andq $F_RF, %rax
-    CHECK "DR7.GD: fault-class #DB pushes RF=1", F_RF
+    CHECK_MASKED db_dr6(%rip), "DR7.GD: DR6.BD set", 0x2000, 0x2000
+    CHECK_MASKED db_dr7(%rip), "DR7.GD: GD clear in the handler", GD, 0
+    CHECK_MASKED db_rflags(%rip), "DR7.GD: fault-class #DB pushes RF=1", F_RF, F_RF
     call dr7_off
 
 /* --------------------------------------------------------- DR4 / DR5 */
@@ -218,9 +200,7 @@ g_insn:
 dr4_done:
     DISARM
     CHECK_REG exc_vec(%rip), "CR4.DE=1: MOV from DR4 is #UD", 6
-    movq exc_rflags(%rip), %rax
-    andq $F_RF, %rax
-    CHECK "#UD is a fault: pushed RFLAGS.RF = 1", F_RF
+    CHECK_MASKED exc_rflags(%rip), "#UD is a fault: pushed RFLAGS.RF = 1", F_RF, F_RF
 
 /* ------------------------------------------- I/O breakpoint (CR4.DE=1) */
     call db_reset
@@ -240,9 +220,7 @@ o_next2:
     CHECK_REG db_count(%rip), "I/O bp: OUT to port 80h and a word OUT at 7Fh hit, 81h not", 2
     CHECK_REG db_rip(%rip), "I/O bp: trap, saved RIP = next instruction", o_next
     CHECK_REG db_rip+8(%rip), "I/O bp: overlapping word OUT, saved RIP = next", o_next2
-    movq db_dr6(%rip), %rax
-    andq $0x400f, %rax
-    CHECK "I/O bp: DR6.B3 set", 8
+    CHECK_MASKED db_dr6(%rip), "I/O bp: DR6.B3 set", 0x400f, 8
     movq %cr4, %rax
     andq $~CR4_DE, %rax
     movq %rax, %cr4
@@ -270,9 +248,7 @@ rep_insn:
     leaq dbuf+5(%rip), %rax
     subq db_rdi(%rip), %rax
     CHECK "REP MOVSB: RDI = dbuf+5", 0
-    movq db_rflags(%rip), %rax
-    andq $F_RF, %rax
-    CHECK "REP MOVSB: trap after a non-last iteration pushes RF=1", F_RF
+    CHECK_MASKED db_rflags(%rip), "REP MOVSB: trap after a non-last iteration pushes RF=1", F_RF, F_RF
     movq %rbx, %rax
     CHECK "REP MOVSB: resumed and finished (RCX=0)", 0
     movq dbuf+8(%rip), %rax

@@ -238,9 +238,7 @@ np1: int $0x94
     SET_GATE 8, 0, GATE_INT
     CHECK_REG exc_vec(%rip), "#PF while pushing the #PF frame: #DF", 8
     CHECK_REG exc_err(%rip), "nested #PF -> #DF: error code 0", 0
-    movq exc_cr2(%rip), %rax
-    andq $~0xfff, %rax
-    CHECK "nested #PF -> #DF: CR2 in the stack page (second fault)", PG_STK
+    CHECK_MASKED exc_cr2(%rip), "nested #PF -> #DF: CR2 in the stack page (second fault)", ~0xfff, PG_STK
     CHECK_REG exc_frame_top(%rip), "nested #PF -> #DF: frame on IST1", ist1_stack_top
 
 /* ------------------------------------------------- stacks: IST, alignment */

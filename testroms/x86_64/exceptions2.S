@@ -97,9 +97,7 @@ nm2: addps %xmm1, %xmm0
 1:  DISARM
     CHECK_REG exc_vec(%rip), "CR0.TS=1 MP=0: FWAIT runs (no #NM)", -1
     clts
-    movq %cr0, %rax
-    andq $CR0_TS, %rax
-    CHECK "CLTS clears CR0.TS", 0
+    CHECK_MASKED %cr0, "CLTS clears CR0.TS", CR0_TS, 0
     fld1
     addps %xmm1, %xmm0
     fstp %st(0)

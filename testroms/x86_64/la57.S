@@ -79,9 +79,7 @@ test_main:
     movl $switch_paging, %edi
     call run_compat32
     PRINT "64-bit mode with 5-level paging"
-    movq %cr4, %rax
-    andq $CR4_LA57, %rax
-    CHECK "CR4.LA57 = 1", CR4_LA57
+    CHECK_MASKED %cr4, "CR4.LA57 = 1", CR4_LA57, CR4_LA57
     movl $EFER, %ecx
     rdmsr
     andl $0x400, %eax
@@ -95,9 +93,7 @@ test_main:
     movq $0x5959, 0x20(%rbx)
     movq PHYS + 0x20, %rax
     CHECK "store through PML5[256] lands in PHYS", 0x5959
-    movq pml5 + 8(%rip), %rax
-    andq $PTE_A, %rax
-    CHECK "PML5E used by the walk: A=1", PTE_A
+    CHECK_MASKED pml5 + 8(%rip), "PML5E used by the walk: A=1", PTE_A, PTE_A
     movabsq $VA_BAD, %rbx
     EXPECT_EXC 1f
     movq (%rbx), %rax
@@ -120,9 +116,7 @@ test_main:
     movl $switch_paging, %edi
     call run_compat32
     PRINT "64-bit mode with 4-level paging again"
-    movq %cr4, %rax
-    andq $CR4_LA57, %rax
-    CHECK "CR4.LA57 = 0", 0
+    CHECK_MASKED %cr4, "CR4.LA57 = 0", CR4_LA57, 0
     movabsq $VA_LO, %rbx
     EXPECT_EXC 1f
     movq 0x10(%rbx), %rax

@@ -109,9 +109,7 @@ pcid_yes:
 1:  DISARM
     CHECK_REG exc_vec(%rip), "CR3[11:0]=8: setting CR4.PCIDE is #GP", 13
     CHECK_REG exc_err(%rip), "PCIDE with CR3[11:0]!=0: error code 0", 0
-    movq %cr4, %rax
-    andq $CR4_PCIDE, %rax
-    CHECK "PCIDE with CR3[11:0]!=0: CR4.PCIDE still 0", 0
+    CHECK_MASKED %cr4, "PCIDE with CR3[11:0]!=0: CR4.PCIDE still 0", CR4_PCIDE, 0
     movq %r12, %cr3
 
     /* PCIDE=0: CR3 bit 63 is reserved. */
@@ -130,9 +128,7 @@ pcid_yes:
     movq %rax, %cr4
 1:  DISARM
     CHECK_REG exc_vec(%rip), "CR3[11:0]=0: setting CR4.PCIDE works", -1
-    movq %cr4, %rax
-    andq $CR4_PCIDE, %rax
-    CHECK "CR4.PCIDE reads 1", CR4_PCIDE
+    CHECK_MASKED %cr4, "CR4.PCIDE reads 1", CR4_PCIDE, CR4_PCIDE
 
     /* PCID 5 with the no-flush bit: bit 63 is not stored. */
     movq %r12, %rax

@@ -121,6 +121,15 @@
     popq %rax
 .endm
 
+/* CHECK_MASKED src, "description", mask, expected: compare src & mask (src
+ * a register, control register or memory operand; mask a sign-extended
+ * 32-bit immediate). Clobbers RAX (left holding src & mask). */
+.macro CHECK_MASKED src:req, desc:req, mask:req, exp:req
+    movq \src, %rax
+    andq $(\mask), %rax
+    CHECK "\desc", \exp
+.endm
+
 /* CHECK_FLAGS "description", mask, expected: compare RFLAGS & mask.
  * Preserves every register and RFLAGS. */
 .macro CHECK_FLAGS desc:req, mask:req, exp:req

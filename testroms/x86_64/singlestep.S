@@ -43,9 +43,7 @@ s6: nop
     CHECK_REG db_rip+16(%rip), "TF: after MOV SS: #DB only after the next instruction", s4
     CHECK_REG db_rip+24(%rip), "TF: fourth #DB", s5
     CHECK_REG db_rip+32(%rip), "TF: POPFQ clearing TF is still followed by #DB", s6
-    movq db_dr6(%rip), %rax
-    andq $0x4000, %rax
-    CHECK "TF: DR6.BS set", 0x4000
+    CHECK_MASKED db_dr6(%rip), "TF: DR6.BS set", 0x4000, 0x4000
     CHECK_REG db_tf(%rip), "TF: handler runs with TF=0", 0
 
 /* ------------------------------------------- execution breakpoint, RF */
@@ -70,12 +68,8 @@ bp_insn:
     CHECK "DR0 breakpoint: instruction ran once after the #DB", 1
     CHECK_REG db_count(%rip), "DR0 breakpoint: one #DB (RF=1 suppresses the second)", 1
     CHECK_REG db_rip(%rip), "DR0 breakpoint: fault, saved RIP = DR0", bp_insn
-    movq db_dr6(%rip), %rax
-    andq $0x400f, %rax
-    CHECK "DR0 breakpoint: DR6.B0 set, BS clear", 1
-    movq after_rf(%rip), %rax
-    andq $F_RF, %rax
-    CHECK "RF cleared after the instruction completes", 0
+    CHECK_MASKED db_dr6(%rip), "DR0 breakpoint: DR6.B0 set, BS clear", 0x400f, 1
+    CHECK_MASKED after_rf(%rip), "RF cleared after the instruction completes", F_RF, 0
 
     POP_CALLEE_SAVED
     ret

@@ -79,9 +79,7 @@ se0: sysenter
     CHECK_REG rec_rsp(%rip), "CPL0 SYSENTER: RSP = all 64 bits of SYSENTER_ESP", HIGH_RSP
     CHECK_REG rec_cs(%rip), "CPL0 SYSENTER: CS = SYSENTER_CS", SEL_KCODE
     CHECK_REG rec_ss(%rip), "CPL0 SYSENTER: SS = SYSENTER_CS + 8", SEL_KDATA
-    movq rec_flags(%rip), %rax
-    andq $(F_IF | F_CF), %rax
-    CHECK "CPL0 SYSENTER: IF cleared, CF kept", F_CF
+    CHECK_MASKED rec_flags(%rip), "CPL0 SYSENTER: IF cleared, CF kept", (F_IF | F_CF), F_CF
 
 /* -------------------------------------------- SYSEXIT 64-bit and back */
     leaq kstack_top(%rip), %rbx
@@ -100,9 +98,7 @@ sx64: sysexitq
     movq u_rsp(%rip), %rax
     subq %rcx, %rax
     CHECK "SYSEXIT (REX.W): RSP = RCX", 0
-    movq u_flags(%rip), %rax
-    andq $F_IF, %rax
-    CHECK "SYSEXIT: RFLAGS unchanged (IF=1 at CPL3)", F_IF
+    CHECK_MASKED u_flags(%rip), "SYSEXIT: RFLAGS unchanged (IF=1 at CPL3)", F_IF, F_IF
     CHECK_REG u_exc(%rip), "SYSEXIT at CPL3: #GP", 13
     CHECK_REG u_exc + 8(%rip), "SYSEXIT at CPL3: error code 0", 0
     CHECK_REG rec_cs(%rip), "CPL3 SYSENTER: CS = SYSENTER_CS (CPL0)", SEL_KCODE
@@ -111,9 +107,7 @@ sx64: sysexitq
     movq rec_rsp(%rip), %rax
     subq %rcx, %rax
     CHECK "CPL3 SYSENTER: RSP = SYSENTER_ESP", 0
-    movq rec_flags(%rip), %rax
-    andq $F_IF, %rax
-    CHECK "CPL3 SYSENTER: IF cleared", 0
+    CHECK_MASKED rec_flags(%rip), "CPL3 SYSENTER: IF cleared", F_IF, 0
 
 /* ------------------------------------ SYSEXIT to compatibility mode */
     movq %rsp, saved_ksp(%rip)
