@@ -335,17 +335,10 @@ k_after_compat:
  */
 make_gate:
     leaq cg_gdt(%rip), %rax
-    addq %rdi, %rax
-    movw %si, (%rax)
-    movw %dx, 2(%rax)
-    movb $0, 4(%rax)
-    movb %cl, 5(%rax)
-    movq %rsi, %r9
-    shrq $16, %r9
-    movw %r9w, 6(%rax)
-    shrq $16, %r9
-    movl %r9d, 8(%rax)
-    movl %r8d, 12(%rax)
+    addq %rax, %rdi
+    shll $8, %ecx                   /* byte 4 = 0, byte 5 = attributes */
+    call write_gate                 /* start.S */
+    movl %r8d, 12(%rdi)
     ret
 
 /* make_gate8(edi = offset in cg_gdt, esi = target, edx = selector, ecx = hi). */

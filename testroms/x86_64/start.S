@@ -99,12 +99,15 @@ start64:
 /*
  * set_gate(edi = vector, rsi = handler or 0 for the default stub,
  *          edx = attribute byte (P|DPL|type), ecx = IST index 0..7).
- * Writes a 16-byte IDT gate (SDM Vol. 3A 6.14.1, Figure 6-8).
+ * Writes a 16-byte IDT gate (SDM Vol. 3A 6.14.1, Figure 6-8), CS =
+ * SEL_KCODE, through write_gate.
  */
     .globl set_gate
 set_gate:
     pushq %rax
     pushq %rdi
+    pushq %rdx
+    pushq %rcx
     movl %edi, %eax
     testq %rsi, %rsi
     jnz 1f
@@ -115,18 +118,36 @@ set_gate:
 1:  shlq $4, %rax
     leaq idt(%rip), %rdi
     addq %rax, %rdi
+    andl $7, %ecx                   /* byte 4: IST */
+    movb %dl, %ch                   /* byte 5: attributes */
+    movl $SEL_KCODE, %edx
+    call write_gate
+    popq %rcx
+    popq %rdx
+    popq %rdi
+    popq %rax
+    ret
+
+/*
+ * write_gate(rdi = address of a 16-byte gate descriptor, rsi = offset,
+ *            dx = selector, cl = byte 4, ch = byte 5 (P|DPL|type)):
+ * the IA-32e gate layout shared by interrupt/trap gates (SDM Vol. 3A
+ * Figure 6-8; byte 4 holds the IST) and call gates (Figure 5-9): offset
+ * 15:0, selector, bytes 4 and 5, offset 31:16, offset 63:32, dword 3 = 0.
+ * Preserves every register.
+ */
+    .globl write_gate
+write_gate:
+    pushq %rax
     movw %si, (%rdi)
-    movw $SEL_KCODE, 2(%rdi)
-    movb %cl, 4(%rdi)
-    andb $7, 4(%rdi)
-    movb %dl, 5(%rdi)
+    movw %dx, 2(%rdi)
+    movw %cx, 4(%rdi)
     movq %rsi, %rax
     shrq $16, %rax
     movw %ax, 6(%rdi)
     shrq $16, %rax
     movl %eax, 8(%rdi)
     movl $0, 12(%rdi)
-    popq %rdi
     popq %rax
     ret
 
