@@ -34,6 +34,16 @@
 #define GD        0x2000
 #define CR4_DE    0x8
 
+/* ARM_BP n, addr, dr7: clear the #DB record (db_reset), DRn := the address
+ * of the operand addr, DR7 := dr7 (clobbers RAX). */
+.macro ARM_BP n:req, addr:req, dr7:req
+    call db_reset
+    leaq \addr, %rax
+    movq %rax, %dr\n
+    movq $\dr7, %rax
+    movq %rax, %dr7
+.endm
+
     .text
     .globl test_main
 test_main:
@@ -41,11 +51,7 @@ test_main:
     call db_init
 
 /* ------------------------------------- write breakpoint, 1-byte write */
-    call db_reset
-    leaq wvar(%rip), %rax
-    movq %rax, %dr0
-    movq $(DR7_ONE | L(0) | RW(0, 1) | LEN(0, 3)), %rax
-    movq %rax, %dr7
+    ARM_BP 0, wvar(%rip), (DR7_ONE | L(0) | RW(0, 1) | LEN(0, 3))
     movb $0x5a, wvar+2(%rip)          /* one byte inside the 4-byte range */
 w_next:
     call dr7_off
@@ -67,11 +73,7 @@ w_next:
     CHECK_REG db_count(%rip), "DR7.G0 alone enables; with L0 = G0 = 0 no #DB", 1
 
 /* ---------------------------------- read/write breakpoint hit by a read */
-    call db_reset
-    leaq rvar(%rip), %rax
-    movq %rax, %dr1
-    movq $(DR7_ONE | L(1) | RW(1, 3) | LEN(1, 3)), %rax
-    movq %rax, %dr7
+    ARM_BP 1, rvar(%rip), (DR7_ONE | L(1) | RW(1, 3) | LEN(1, 3))
     movl rvar(%rip), %ebx
 r_next:
     call dr7_off
@@ -80,22 +82,14 @@ r_next:
     CHECK_MASKED db_dr6(%rip), "R/W=11 bp: DR6.B1 set", 0x400f, 2
 
 /* ----------------------------- write-only breakpoint not hit by a read */
-    call db_reset
-    leaq rvar(%rip), %rax
-    movq %rax, %dr1
-    movq $(DR7_ONE | L(1) | RW(1, 1) | LEN(1, 3)), %rax
-    movq %rax, %dr7
+    ARM_BP 1, rvar(%rip), (DR7_ONE | L(1) | RW(1, 1) | LEN(1, 3))
     movl rvar(%rip), %ebx
     movw rvar+2(%rip), %bx
     call dr7_off
     CHECK_REG db_count(%rip), "R/W=01 bp: reads do not hit", 0
 
 /* ------------------------------------------- 8-byte length, misses */
-    call db_reset
-    leaq qvar(%rip), %rax
-    movq %rax, %dr2
-    movq $(DR7_ONE | L(2) | RW(2, 3) | LEN(2, 2)), %rax
-    movq %rax, %dr7
+    ARM_BP 2, qvar(%rip), (DR7_ONE | L(2) | RW(2, 3) | LEN(2, 2))
     movb qvar-1(%rip), %al            /* just below: miss */
     movb qvar+8(%rip), %al            /* just above: miss */
     movw qvar-2(%rip), %ax            /* ends just below: miss */
@@ -106,11 +100,7 @@ q_next:
     CHECK_REG db_rip(%rip), "LEN=10: saved RIP after the hitting access", q_next
     CHECK_MASKED db_dr6(%rip), "LEN=10: DR6.B2 set", 0x400f, 4
 
-    call db_reset
-    leaq rvar(%rip), %rax
-    movq %rax, %dr3
-    movq $(DR7_ONE | L(3) | RW(3, 3) | LEN(3, 3)), %rax
-    movq %rax, %dr7
+    ARM_BP 3, rvar(%rip), (DR7_ONE | L(3) | RW(3, 3) | LEN(3, 3))
     movb rvar+4(%rip), %al            /* one past the 4-byte range */
     movb rvar-1(%rip), %al            /* one before it */
     movl rvar-4(%rip), %eax           /* the dword just below */
@@ -118,11 +108,7 @@ q_next:
     CHECK_REG db_count(%rip), "LEN=11: accesses just outside the range do not hit", 0
 
     /* Overlap from below: an 8-byte read starting 4 bytes before hits. */
-    call db_reset
-    leaq rvar(%rip), %rax
-    movq %rax, %dr3
-    movq $(DR7_ONE | L(3) | RW(3, 3) | LEN(3, 3)), %rax
-    movq %rax, %dr7
+    ARM_BP 3, rvar(%rip), (DR7_ONE | L(3) | RW(3, 3) | LEN(3, 3))
     movq rvar-4(%rip), %rax
     call dr7_off
     CHECK_REG db_count(%rip), "LEN=11: a read overlapping the range's first bytes hits", 1
@@ -226,11 +212,7 @@ o_next2:
     movq %rax, %cr4
 
 /* ----------------------------------------------- REP MOVSB iteration */
-    call db_reset
-    leaq dbuf+4(%rip), %rax
-    movq %rax, %dr0
-    movq $(DR7_ONE | L(0) | RW(0, 1)), %rax   /* LEN0 = 00: byte dbuf+4 */
-    movq %rax, %dr7
+    ARM_BP 0, dbuf+4(%rip), (DR7_ONE | L(0) | RW(0, 1)) /* LEN0 = 00: byte dbuf+4 */
     leaq sbuf(%rip), %rsi
     leaq dbuf(%rip), %rdi
     movl $16, %ecx
