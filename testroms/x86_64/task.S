@@ -156,6 +156,22 @@
 #define R_S_SMALL_E    85
 #define R_COUNT        86
 
+/* TRY_TASK vslot, eslot, insn...: arm the legacy-mode recorder (resume32,
+ * R_VEC = -1), run the instruction, which must fault (else `unexpected`),
+ * then copy R_VEC and R_ERR to the result slots vslot and eslot (clobbers
+ * EAX). */
+.macro TRY_TASK vslot:req, eslot:req, insn:vararg
+    movl $.Ltry_task\@, resume32
+    movl $-1, R(R_VEC)
+    \insn
+    jmp unexpected
+.Ltry_task\@:
+    movl R(R_VEC), %eax
+    movl %eax, R(\vslot)
+    movl R(R_ERR), %eax
+    movl %eax, R(\eslot)
+.endm
+
 /* Results of the legacy-mode code, checked in 64-bit mode. */
 #define RES(n) (res32 + 4 * (n))(%rip)
 /* CHECK_RES n, "desc", expected: CHECK the dword res32[n]. CHECK_RES_AT n,
@@ -244,46 +260,22 @@ pm32:
     ltr %ax
 
     /* ---------------- faults before the commit point (interrupt gates) */
-    movl $1f, resume32              /* limit 60H < 67H: #TS(new TSS) */
-    movl $-1, R(R_VEC)
-    ljmpl $S_TSMALL, $0
-    jmp unexpected
-1:  movl R(R_VEC), %eax
-    movl %eax, R(R_TS_SMALL_V)
-    movl R(R_ERR), %eax
-    movl %eax, R(R_TS_SMALL_E)
+    /* limit 60H < 67H: #TS(new TSS) */
+    TRY_TASK R_TS_SMALL_V, R_TS_SMALL_E, ljmpl $S_TSMALL, $0
 
-    movl $1f, resume32              /* JMP to the running (busy) TSS: #GP(TSS) */
-    movl $-1, R(R_VEC)
-    ljmpl $S_TMAIN, $0
-    jmp unexpected
-1:  movl R(R_VEC), %eax
-    movl %eax, R(R_GP_BUSY_V)
-    movl R(R_ERR), %eax
-    movl %eax, R(R_GP_BUSY_E)
+    /* JMP to the running (busy) TSS: #GP(TSS) */
+    TRY_TASK R_GP_BUSY_V, R_GP_BUSY_E, ljmpl $S_TMAIN, $0
 
-    movl $1f, resume32              /* CALL to a not-present TSS: #NP(TSS) */
-    movl $-1, R(R_VEC)
-    lcall $S_TNP, $0
-    jmp unexpected
-1:  movl R(R_VEC), %eax
-    movl %eax, R(R_NP_V)
-    movl R(R_ERR), %eax
-    movl %eax, R(R_NP_E)
+    /* CALL to a not-present TSS: #NP(TSS) */
+    TRY_TASK R_NP_V, R_NP_E, lcall $S_TNP, $0
     movl R(R_FTR), %eax
     movl %eax, R(R_FAULT_TR)        /* still the old task */
 
-    movl $1f, resume32              /* IRET, NT=1, link = available TSS A: #TS(link) */
-    movl $-1, R(R_VEC)
+    /* IRET, NT=1, link = available TSS A: #TS(link) */
     movl $S_TA, tss_main
     pushl $0x4002
     popfl
-    iretl
-    jmp unexpected
-1:  movl R(R_VEC), %eax
-    movl %eax, R(R_IRET_V)
-    movl R(R_ERR), %eax
-    movl %eax, R(R_IRET_E)
+    TRY_TASK R_IRET_V, R_IRET_E, iretl
     movl $0, tss_main
 
     /* ---------------- JMP to TSS A (not nested) */
@@ -375,14 +367,7 @@ after_call16:
     movl %eax, R(R_S_BACK_TYPE)
     str %eax
     movl %eax, R(R_S_BACK_TR)
-    movl $1f, resume32
-    movl $-1, R(R_VEC)
-    ljmpl $S_T16SMALL, $0
-    jmp unexpected
-1:  movl R(R_VEC), %eax
-    movl %eax, R(R_S_SMALL_V)
-    movl R(R_ERR), %eax
-    movl %eax, R(R_S_SMALL_E)
+    TRY_TASK R_S_SMALL_V, R_S_SMALL_E, ljmpl $S_T16SMALL, $0
 
     /* ---------------- post-commit fault: bad DS in the new TSS */
     movl $post_resume, resume32
