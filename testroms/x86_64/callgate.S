@@ -71,6 +71,22 @@
 #define ATTR_GATE64  0x8c   /* P, DPL0, type C */
 #define ATTR_DPL3    0x60
 
+/* LG_TRY slot, insn...: in legacy protected mode, run the instruction with
+ * the legacy exception stubs armed (lg_resume = just after it, lg_vec and
+ * lg_err = -1) and copy vector and error code to the quadwords slot and
+ * slot + 8 (low dwords; clobbers EAX). */
+.macro LG_TRY slot:req, insn:vararg
+    movl $.Llg_try\@, lg_resume
+    movl $-1, lg_vec
+    movl $-1, lg_err
+    \insn
+.Llg_try\@:
+    movl lg_vec, %eax
+    movl %eax, \slot
+    movl lg_err, %eax
+    movl %eax, \slot + 8
+.endm
+
 /* GATE off, target, sel, attr, dword3: write a 16-byte gate at cg_gdt+off. */
 .macro GATE off:req, target:req, sel:req, attr:req, dw3=0
     movl $\off, %edi
@@ -516,32 +532,11 @@ lg_ret1:
     movl %eax, L_gs
     /* TSS.SS1 (paging is off: CPL3 can write the TSS directly). */
     movl $0, tss32 + 16
-    movl $2f, lg_resume
-    movl $-1, lg_vec
-    movl $-1, lg_err
-    lcall $(L_G1 | 3), $0
-2:  movl lg_vec, %eax
-    movl %eax, L_ts0
-    movl lg_err, %eax
-    movl %eax, L_ts0 + 8
+    LG_TRY L_ts0, lcall $(L_G1 | 3), $0
     movl $(SEL_KDATA | 1), tss32 + 16
-    movl $2f, lg_resume
-    movl $-1, lg_vec
-    movl $-1, lg_err
-    lcall $(L_G1 | 3), $0
-2:  movl lg_vec, %eax
-    movl %eax, L_ts1
-    movl lg_err, %eax
-    movl %eax, L_ts1 + 8
+    LG_TRY L_ts1, lcall $(L_G1 | 3), $0
     movl $(L_DATA1N | 1), tss32 + 16
-    movl $2f, lg_resume
-    movl $-1, lg_vec
-    movl $-1, lg_err
-    lcall $(L_G1 | 3), $0
-2:  movl lg_vec, %eax
-    movl %eax, L_ssnp
-    movl lg_err, %eax
-    movl %eax, L_ssnp + 8
+    LG_TRY L_ssnp, lcall $(L_G1 | 3), $0
     movw %cs, %ax
     movzwl %ax, %eax
     movl %eax, L_cpl1
