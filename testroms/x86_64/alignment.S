@@ -16,39 +16,14 @@
 #define F_AC    0x40000
 #define BUF     0x3d0000            /* user-accessible data */
 
-/* Run one access at CPL3 and store the exception record in a slot. */
-.macro TRY slot:req, insn:req
-    EXPECT_EXC 1f
-    \insn
-1:  DISARM
-    movq exc_vec(%rip), %rax
-    movq %rax, \slot(%rip)
-    movq exc_err(%rip), %rax
-    movq %rax, \slot + 8(%rip)
-    movq exc_rip(%rip), %rax
-    movq %rax, \slot + 16(%rip)
-.endm
-
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
-    movb $0xff, %al
-    outb %al, $0x21
-    outb %al, $0xa1
+    PUSH_CALLEE_SAVED
+    MASK_8259
     movq $0x1122334455667788, %rax
     movq %rax, BUF
     movq %rax, BUF + 8
-    movq $0x82, %rdi                /* int $0x82 from CPL3 returns here */
-    leaq back_to_kernel(%rip), %rsi
-    movl $(GATE_INT | GATE_DPL3), %edx
-    xorl %ecx, %ecx
-    call set_gate
 
     /* CPL0, AM=1, AC=1: no alignment checking. */
     movq %cr0, %rax
@@ -92,46 +67,7 @@ test_main:
     call run_user
     CHECK_REG r_am0(%rip), "CPL3 AM=0 AC=1: unaligned qword: no #AC", -1
 
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
-    ret
-
-/*
- * run_user(rdi = entry, rsi = RFLAGS): IRETQ to CPL3 at rdi with
- * RSP = user_stack_top. Returns when the user code executes int $0x82.
- */
-run_user:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
-    movq %rsp, saved_ksp(%rip)
-    pushq $(SEL_UDATA | 3)
-    leaq user_stack_top(%rip), %rax
-    pushq %rax
-    pushq %rsi
-    pushq $(SEL_UCODE | 3)
-    pushq %rdi
-    iretq
-
-back_to_kernel:
-    movl $SEL_KDATA, %eax
-    movw %ax, %ss
-    movw %ax, %ds
-    movw %ax, %es
-    movq saved_ksp(%rip), %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /* CPL3 code. The exception record and result slots are user pages (U=1). */
@@ -140,33 +76,27 @@ user_ac1:
     EXPECT_EXC 1f
 ac_w: movw 1(%rbx), %ax
 1:  DISARM
-    movq exc_vec(%rip), %rax
-    movq %rax, r_w(%rip)
-    movq exc_err(%rip), %rax
-    movq %rax, r_w + 8(%rip)
-    movq exc_rip(%rip), %rax
-    movq %rax, r_w + 16(%rip)
-    TRY r_d, "movl 2(%rbx), %eax"
-    TRY r_q, "movq 4(%rbx), %rax"
-    TRY r_st, "movq %rbx, 9(%rbx)"
-    TRY r_ok, "movq 8(%rbx), %rax"
-    TRY r_b, "movb 3(%rbx), %al"
-    int $0x82
+    SAVE_EXC r_w
+    TRY r_d, movl 2(%rbx), %eax
+    TRY r_q, movq 4(%rbx), %rax
+    TRY r_st, movq %rbx, 9(%rbx)
+    TRY r_ok, movq 8(%rbx), %rax
+    TRY r_b, movb 3(%rbx), %al
+    int $USER_RET_VEC
     ud2
 user_ac0:
     movq $BUF, %rbx
-    TRY r_ac0, "movq 3(%rbx), %rax"
-    int $0x82
+    TRY r_ac0, movq 3(%rbx), %rax
+    int $USER_RET_VEC
     ud2
 user_am0:
     movq $BUF, %rbx
-    TRY r_am0, "movq 3(%rbx), %rax"
-    int $0x82
+    TRY r_am0, movq 3(%rbx), %rax
+    int $USER_RET_VEC
     ud2
 
     .data
     .balign 8
-saved_ksp: .quad 0
 r_w:   .fill 3, 8, -1
 r_d:   .fill 3, 8, -1
 r_q:   .fill 3, 8, -1
@@ -175,8 +105,3 @@ r_ok:  .fill 3, 8, -1
 r_b:   .fill 3, 8, -1
 r_ac0: .fill 3, 8, -1
 r_am0: .fill 3, 8, -1
-
-    .bss
-    .balign 16
-    .skip 4096
-user_stack_top:

@@ -19,8 +19,8 @@
 
     .text
     .globl test_main
-test_main:
-    pushq %rbx
+test_main:                          /* tests/system/63-debugger.t steps through */
+    pushq %rbx                      /* these first instructions: keep them */
     pushq %rbp
 
 /* ------------------------------------------------------------ ADD / SUB */

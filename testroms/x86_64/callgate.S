@@ -22,17 +22,18 @@
  *    RETF (REX.W, and with imm16) to an outer level pops RIP, CS, releases
  *    imm bytes, pops RSP, SS, releases imm bytes again on the new stack,
  *    and nulls DS/ES/FS/GS holding a data segment with DPL < new CPL.
- *  - Legacy 32-bit protected mode (left IA-32e mode as in modes.S, SDM
- *    Vol. 3A 10.8.5.4; 32-bit TSS, Vol. 3A 8.2.1 Figure 8-2), Vol. 3A
- *    5.8.5 and Figure 5-13: a 32-bit gate with parameter count 3 from CPL3
- *    to CPL0 loads SS:ESP from TSS.SS0:ESP0 and pushes old SS, old ESP, the
- *    3 parameter dwords in their original order, old CS, EIP (4 bytes
- *    each); a 16-bit gate (type 4) with count 2 pushes words and takes a
- *    16-bit target offset; RETF imm to CPL3 releases imm bytes on both
- *    stacks and nulls FS holding a DPL0 data segment (5.8.6), keeping GS
- *    with DPL3. Vol. 2A CALL #TS/#SS on the TSS stack of the target level
- *    (a gate to DPL1 code): SS1 null -> #TS(0); SS1 RPL 1 naming a DPL0
- *    segment -> #TS(SS1); SS1 not present -> #SS(SS1).
+ *  - Legacy 32-bit protected mode (left IA-32e mode through lib.S
+ *    run_legacy32 as in modes.S, SDM Vol. 3A 10.8.5.4; 32-bit TSS, Vol.
+ *    3A 8.2.1 Figure 8-2), Vol. 3A 5.8.5 and Figure 5-13: a 32-bit gate
+ *    with parameter count 3 from CPL3 to CPL0 loads SS:ESP from
+ *    TSS.SS0:ESP0 and pushes old SS, old ESP, the 3 parameter dwords in
+ *    their original order, old CS, EIP (4 bytes each); a 16-bit gate
+ *    (type 4) with count 2 pushes words and takes a 16-bit target offset;
+ *    RETF imm to CPL3 releases imm bytes on both stacks and nulls FS
+ *    holding a DPL0 data segment (5.8.6), keeping GS with DPL3. Vol. 2A
+ *    CALL #TS/#SS on the TSS stack of the target level (a gate to DPL1
+ *    code): SS1 null -> #TS(0); SS1 RPL 1 naming a DPL0 segment ->
+ *    #TS(SS1); SS1 not present -> #SS(SS1).
  */
 #include "rom.h"
 
@@ -70,29 +71,20 @@
 #define ATTR_GATE64  0x8c   /* P, DPL0, type C */
 #define ATTR_DPL3    0x60
 
-/* EXPECT_EXC for 32-bit code (as in legacy.S). */
-.macro EXPECT_EXC32 resume:req
-    movl $\resume, exc_resume
-    movl $0, exc_resume + 4
-    movl $-1, exc_vec
-    movl $-1, exc_vec + 4
-    movl $-1, exc_err
-    movl $-1, exc_err + 4
-    movl $0, exc_rip
-    movl $0, exc_rip + 4
-    movl $1, exc_armed
-    movl $0, exc_armed + 4
-.endm
-
-/* Run \insn expecting an exception; store vector and error code at \slot. */
-.macro FAULT slot:req, insn:vararg
-    EXPECT_EXC 1f
+/* LG_TRY slot, insn...: in legacy protected mode, run the instruction with
+ * the legacy exception stubs armed (lg_resume = just after it, lg_vec and
+ * lg_err = -1) and copy vector and error code to the quadwords slot and
+ * slot + 8 (low dwords; clobbers EAX). */
+.macro LG_TRY slot:req, insn:vararg
+    movl $.Llg_try\@, lg_resume
+    movl $-1, lg_vec
+    movl $-1, lg_err
     \insn
-1:  DISARM
-    movq exc_vec(%rip), %rax
-    movq %rax, \slot(%rip)
-    movq exc_err(%rip), %rax
-    movq %rax, \slot+8(%rip)
+.Llg_try\@:
+    movl lg_vec, %eax
+    movl %eax, \slot
+    movl lg_err, %eax
+    movl %eax, \slot + 8
 .endm
 
 /* GATE off, target, sel, attr, dword3: write a 16-byte gate at cg_gdt+off. */
@@ -119,12 +111,7 @@
     .code64
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    PUSH_CALLEE_SAVED
     movq %rsp, saved_ksp(%rip)
 
     /* Own GDT: start.S's descriptors (0x00..0x57), then the gates. */
@@ -150,7 +137,7 @@ test_main:
 
 /* ------------------------------------------------ CPL0 */
     /* RPL 3 > gate DPL 0: #GP(gate selector). */
-    FAULT r_rpl, lcall *p_dpl0_rpl3(%rip)
+    TRY r_rpl, lcall *p_dpl0_rpl3(%rip)
     CHECK_REG r_rpl(%rip), "CPL0: gate RPL 3 > gate DPL 0: #GP", 13
     CHECK_REG r_rpl+8(%rip), "CPL0: gate RPL > DPL: error code = gate selector", G_DPL0
 
@@ -313,22 +300,11 @@ k_after_compat:
     movl $8, %ecx
     rep stosq
 
-    movq %rsp, saved_ksp2(%rip)
-    pushq $SEL_KCODE32
-    leaq lg_entry(%rip), %rax
-    pushq %rax
-    lretq
-lm_back2:
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
-    movq saved_ksp2(%rip), %rsp
-    lgdt gdt_desc(%rip)
+    movl $lg_entry, %edi            /* lib.S: legacy protected mode and back */
+    call run_legacy32                /* (it reloads start.S's GDT and IDT) */
     andb $~2, gdt + SEL_TSS + 5(%rip)   /* busy -> available, then LTR */
     movw $SEL_TSS, %ax
     ltr %ax
-    lidt idt_desc(%rip)
 
     CHECK_REG L_hesp(%rip), "32-bit gate CPL3->0: ESP = TSS.ESP0 - 28 (7 dwords)", (lg_stack0_top-28)
     CHECK_REG L_hss(%rip), "32-bit gate: SS = TSS.SS0", SEL_KDATA
@@ -366,12 +342,7 @@ lm_back2:
 
     lgdt gdt_desc(%rip)
     movq saved_ksp(%rip), %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /*
@@ -380,17 +351,10 @@ lm_back2:
  */
 make_gate:
     leaq cg_gdt(%rip), %rax
-    addq %rdi, %rax
-    movw %si, (%rax)
-    movw %dx, 2(%rax)
-    movb $0, 4(%rax)
-    movb %cl, 5(%rax)
-    movq %rsi, %r9
-    shrq $16, %r9
-    movw %r9w, 6(%rax)
-    shrq $16, %r9
-    movl %r9d, 8(%rax)
-    movl %r8d, 12(%rax)
+    addq %rax, %rdi
+    shll $8, %ecx                   /* byte 4 = 0, byte 5 = attributes */
+    call write_gate                 /* start.S */
+    movl %r8d, 12(%rdi)
     ret
 
 /* make_gate8(edi = offset in cg_gdt, esi = target, edx = selector, ecx = hi). */
@@ -434,10 +398,7 @@ k_jmp_target:
 back_to_kernel:
     movq saved_ksp(%rip), %rsp
     subq $64, %rsp                  /* keep test_main's saved registers */
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
+    LOAD_DATA_SEGS SEL_KDATA
     jmp *k_resume(%rip)
 
 /* ------------------------------------------------ CPL3, 64-bit */
@@ -467,14 +428,14 @@ u_ret1:
     movw %ss, %ax
     movq %rax, u_ss1(%rip)
 
-    FAULT r_dpl, lcall *p_dpl0(%rip)
-    FAULT r_np, lcall *p_np(%rip)
-    FAULT r_data, lcall *p_data(%rip)
-    FAULT r_utype, lcall *p_utype(%rip)
-    FAULT r_g16, lcall *p_g16(%rip)
-    FAULT r_c32, lcall *p_c32(%rip)
-    FAULT r_nc, lcall *p_nc(%rip)
-    FAULT r_jmpk, ljmp *p_k(%rip)
+    TRY r_dpl, lcall *p_dpl0(%rip)
+    TRY r_np, lcall *p_np(%rip)
+    TRY r_data, lcall *p_data(%rip)
+    TRY r_utype, lcall *p_utype(%rip)
+    TRY r_g16, lcall *p_g16(%rip)
+    TRY r_c32, lcall *p_c32(%rip)
+    TRY r_nc, lcall *p_nc(%rip)
+    TRY r_jmpk, ljmp *p_k(%rip)
 
     /* JMP through G_U to CPL3 code. */
     ljmp *p_u(%rip)
@@ -532,29 +493,15 @@ c_ret1:
     movl %eax, c_hss_old
     EXPECT_EXC32 1f
     lcall $(G_16 | 3), $0
-1:  movl $0, exc_armed
-    movl exc_vec, %eax
-    movl %eax, c_g16
-    movl exc_err, %eax
-    movl %eax, c_g16 + 8
+1:  DISARM32
+    SAVE_EXC32 c_g16, 8
     lcall $(G_BACK | 3), $0
     .code64
 
 /* ------------------------------------------------ legacy protected mode code */
     .code32
-lg_entry:                           /* compatibility mode, CPL0 */
-    movl %cr0, %eax
-    andl $0x7fffffff, %eax          /* CR0.PG = 0: leaves IA-32e mode */
-    movl %eax, %cr0
-    jmp 1f
-1:  movl $EFER, %ecx
-    rdmsr
-    andl $~0x100, %eax
-    wrmsr
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
+lg_entry:                           /* legacy PM, CPL0 (called by run_legacy32) */
+    movl %esp, lg_saved_esp
     movl $lg_kstack_top, %esp
     lidt lg_idt_desc
     movw $L_TSS, %ax
@@ -585,32 +532,11 @@ lg_ret1:
     movl %eax, L_gs
     /* TSS.SS1 (paging is off: CPL3 can write the TSS directly). */
     movl $0, tss32 + 16
-    movl $2f, lg_resume
-    movl $-1, lg_vec
-    movl $-1, lg_err
-    lcall $(L_G1 | 3), $0
-2:  movl lg_vec, %eax
-    movl %eax, L_ts0
-    movl lg_err, %eax
-    movl %eax, L_ts0 + 8
+    LG_TRY L_ts0, lcall $(L_G1 | 3), $0
     movl $(SEL_KDATA | 1), tss32 + 16
-    movl $2f, lg_resume
-    movl $-1, lg_vec
-    movl $-1, lg_err
-    lcall $(L_G1 | 3), $0
-2:  movl lg_vec, %eax
-    movl %eax, L_ts1
-    movl lg_err, %eax
-    movl %eax, L_ts1 + 8
+    LG_TRY L_ts1, lcall $(L_G1 | 3), $0
     movl $(L_DATA1N | 1), tss32 + 16
-    movl $2f, lg_resume
-    movl $-1, lg_vec
-    movl $-1, lg_err
-    lcall $(L_G1 | 3), $0
-2:  movl lg_vec, %eax
-    movl %eax, L_ssnp
-    movl lg_err, %eax
-    movl %eax, L_ssnp + 8
+    LG_TRY L_ssnp, lcall $(L_G1 | 3), $0
     movw %cs, %ax
     movzwl %ax, %eax
     movl %eax, L_cpl1
@@ -638,19 +564,9 @@ lg_handler:                         /* CPL0 through L_G32 */
     lret $12
 
 lg_back:                            /* CPL0 through L_BACK: back to long mode */
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
-    movl $lg_kstack_top, %esp
-    movl $EFER, %ecx
-    rdmsr
-    orl $0x100, %eax
-    wrmsr
-    movl %cr0, %eax
-    orl $0x80000000, %eax
-    movl %eax, %cr0
-    ljmpl $SEL_KCODE, $lm_back2
+    LOAD_DATA_SEGS SEL_KDATA
+    movl lg_saved_esp, %esp
+    ret                             /* from lg_entry, to run_legacy32 */
 
 /* Legacy exception stubs (16 bytes each, vectors 10-13, all with an error
  * code): record vector and error code, resume at lg_resume (at CPL3). */
@@ -702,11 +618,7 @@ lo_end:
     .balign 16
 cg_gdt:
     .fill GDT_SIZE, 1, 0
-    .balign 8
-    .word 0, 0, 0
-cg_gdt_desc:
-    .word GDT_SIZE - 1
-    .quad cg_gdt
+    PSEUDO_DESC cg_gdt_desc, cg_gdt, (GDT_SIZE - 1)
 
 /* m16:32 far pointers (offset ignored for gates). */
 p_k:         .long 0
@@ -745,15 +657,15 @@ h_cs:       .quad 0
 h_oldrsp:   .quad 0
 h_oldss:    .quad 0
 h_jmp:      .quad 0
-r_rpl:      .quad 0, 0
-r_dpl:      .quad 0, 0
-r_np:       .quad 0, 0
-r_data:     .quad 0, 0
-r_utype:    .quad 0, 0
-r_g16:      .quad 0, 0
-r_c32:      .quad 0, 0
-r_nc:       .quad 0, 0
-r_jmpk:     .quad 0, 0
+r_rpl:      .quad 0, 0, 0          /* vector, error code, RIP (rom.h TRY) */
+r_dpl:      .quad 0, 0, 0
+r_np:       .quad 0, 0, 0
+r_data:     .quad 0, 0, 0
+r_utype:    .quad 0, 0, 0
+r_g16:      .quad 0, 0, 0
+r_c32:      .quad 0, 0, 0
+r_nc:       .quad 0, 0, 0
+r_jmpk:     .quad 0, 0, 0
 u_rsp0:     .quad 0
 u_cs0:      .quad 0
 u_ss0:      .quad 0
@@ -779,8 +691,8 @@ c_hrip:     .quad 0
 c_hcs_old:  .quad 0
 c_hrsp_old: .quad 0
 c_hss_old:  .quad 0
-c_g16:      .quad 0, 0
-saved_ksp2: .quad 0
+c_g16:      .quad 0, 0, 0
+lg_saved_esp: .quad 0
 lg_resume:  .quad 0
 lg_vec:     .quad -1
 lg_err:     .quad -1

@@ -20,12 +20,11 @@
  *    (saved RIP = the MOV) with DR6.BD set; GD is clear in the handler.
  *  - 18.2.2 / MOV DR (Vol. 2B): with CR4.DE = 0 DR4 is an alias of DR6; with
  *    CR4.DE = 1 MOV from DR4 is #UD.
- * Handlers clear DR6 before returning (18.2.3 advises it), so each check
- * sees only the bits its own #DB set.
+ * The #DB handler (lib.S db_handler) clears DR6 before returning (18.2.3
+ * advises it), so each check sees only the bits its own #DB set.
  */
 #include "rom.h"
 
-#define F_RF 0x10000
 #define DR7_ONE 0x400                 /* bit 10 reads as 1 */
 /* DR7 fields for breakpoint n (18.2.4): Ln, R/Wn, LENn */
 #define L(n)      (1 << ((n) * 2))
@@ -35,32 +34,30 @@
 #define GD        0x2000
 #define CR4_DE    0x8
 
+/* ARM_BP n, addr, dr7: clear the #DB record (db_reset), DRn := the address
+ * of the operand addr, DR7 := dr7 (clobbers RAX). */
+.macro ARM_BP n:req, addr:req, dr7:req
+    call db_reset
+    leaq \addr, %rax
+    movq %rax, %dr\n
+    movq $\dr7, %rax
+    movq %rax, %dr7
+.endm
+
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    movl $1, %edi
-    leaq db_handler(%rip), %rsi
-    movl $GATE_INT, %edx
-    xorl %ecx, %ecx
-    call set_gate
-    xorl %eax, %eax
-    movq %rax, %dr6
+    PUSH_CALLEE_SAVED
+    call db_init
 
 /* ------------------------------------- write breakpoint, 1-byte write */
-    call db_reset
-    leaq wvar(%rip), %rax
-    movq %rax, %dr0
-    movq $(DR7_ONE | L(0) | RW(0, 1) | LEN(0, 3)), %rax
-    movq %rax, %dr7
+    ARM_BP 0, wvar(%rip), (DR7_ONE | L(0) | RW(0, 1) | LEN(0, 3))
     movb $0x5a, wvar+2(%rip)          /* one byte inside the 4-byte range */
 w_next:
     call dr7_off
     CHECK_REG db_count(%rip), "write bp: one #DB for a 1-byte write inside a 4-byte range", 1
     CHECK_REG db_rip(%rip), "write bp: trap, saved RIP = next instruction", w_next
-    movq db_dr6(%rip), %rax
-    andq $0x400f, %rax
-    CHECK "write bp: DR6.B0 set, BS clear", 1
+    CHECK_MASKED db_dr6(%rip), "write bp: DR6.B0 set, BS clear", 0x400f, 1
     movzbl wvar+2(%rip), %eax
     CHECK "write bp: the write completed before the trap", 0x5a
 
@@ -76,37 +73,23 @@ w_next:
     CHECK_REG db_count(%rip), "DR7.G0 alone enables; with L0 = G0 = 0 no #DB", 1
 
 /* ---------------------------------- read/write breakpoint hit by a read */
-    call db_reset
-    leaq rvar(%rip), %rax
-    movq %rax, %dr1
-    movq $(DR7_ONE | L(1) | RW(1, 3) | LEN(1, 3)), %rax
-    movq %rax, %dr7
+    ARM_BP 1, rvar(%rip), (DR7_ONE | L(1) | RW(1, 3) | LEN(1, 3))
     movl rvar(%rip), %ebx
 r_next:
     call dr7_off
     CHECK_REG db_count(%rip), "R/W=11 bp: a read hits", 1
     CHECK_REG db_rip(%rip), "R/W=11 bp: saved RIP = next instruction", r_next
-    movq db_dr6(%rip), %rax
-    andq $0x400f, %rax
-    CHECK "R/W=11 bp: DR6.B1 set", 2
+    CHECK_MASKED db_dr6(%rip), "R/W=11 bp: DR6.B1 set", 0x400f, 2
 
 /* ----------------------------- write-only breakpoint not hit by a read */
-    call db_reset
-    leaq rvar(%rip), %rax
-    movq %rax, %dr1
-    movq $(DR7_ONE | L(1) | RW(1, 1) | LEN(1, 3)), %rax
-    movq %rax, %dr7
+    ARM_BP 1, rvar(%rip), (DR7_ONE | L(1) | RW(1, 1) | LEN(1, 3))
     movl rvar(%rip), %ebx
     movw rvar+2(%rip), %bx
     call dr7_off
     CHECK_REG db_count(%rip), "R/W=01 bp: reads do not hit", 0
 
 /* ------------------------------------------- 8-byte length, misses */
-    call db_reset
-    leaq qvar(%rip), %rax
-    movq %rax, %dr2
-    movq $(DR7_ONE | L(2) | RW(2, 3) | LEN(2, 2)), %rax
-    movq %rax, %dr7
+    ARM_BP 2, qvar(%rip), (DR7_ONE | L(2) | RW(2, 3) | LEN(2, 2))
     movb qvar-1(%rip), %al            /* just below: miss */
     movb qvar+8(%rip), %al            /* just above: miss */
     movw qvar-2(%rip), %ax            /* ends just below: miss */
@@ -115,15 +98,9 @@ q_next:
     call dr7_off
     CHECK_REG db_count(%rip), "LEN=10 (8 bytes): only the access to byte 7 hits", 1
     CHECK_REG db_rip(%rip), "LEN=10: saved RIP after the hitting access", q_next
-    movq db_dr6(%rip), %rax
-    andq $0x400f, %rax
-    CHECK "LEN=10: DR6.B2 set", 4
+    CHECK_MASKED db_dr6(%rip), "LEN=10: DR6.B2 set", 0x400f, 4
 
-    call db_reset
-    leaq rvar(%rip), %rax
-    movq %rax, %dr3
-    movq $(DR7_ONE | L(3) | RW(3, 3) | LEN(3, 3)), %rax
-    movq %rax, %dr7
+    ARM_BP 3, rvar(%rip), (DR7_ONE | L(3) | RW(3, 3) | LEN(3, 3))
     movb rvar+4(%rip), %al            /* one past the 4-byte range */
     movb rvar-1(%rip), %al            /* one before it */
     movl rvar-4(%rip), %eax           /* the dword just below */
@@ -131,17 +108,11 @@ q_next:
     CHECK_REG db_count(%rip), "LEN=11: accesses just outside the range do not hit", 0
 
     /* Overlap from below: an 8-byte read starting 4 bytes before hits. */
-    call db_reset
-    leaq rvar(%rip), %rax
-    movq %rax, %dr3
-    movq $(DR7_ONE | L(3) | RW(3, 3) | LEN(3, 3)), %rax
-    movq %rax, %dr7
+    ARM_BP 3, rvar(%rip), (DR7_ONE | L(3) | RW(3, 3) | LEN(3, 3))
     movq rvar-4(%rip), %rax
     call dr7_off
     CHECK_REG db_count(%rip), "LEN=11: a read overlapping the range's first bytes hits", 1
-    movq db_dr6(%rip), %rax
-    andq $0x400f, %rax
-    CHECK "overlap: DR6.B3 set", 8
+    CHECK_MASKED db_dr6(%rip), "overlap: DR6.B3 set", 0x400f, 8
 
 /* ------------------------------------ two breakpoints, one instruction */
     call db_reset
@@ -156,9 +127,7 @@ p_next:
     call dr7_off
     CHECK_REG db_count(%rip), "two bps hit by one write: one #DB", 1
     CHECK_REG db_rip(%rip), "two bps: saved RIP = next instruction", p_next
-    movq db_dr6(%rip), %rax
-    andq $0x400f, %rax
-    CHECK "two bps: DR6.B0 and B1 set", 3
+    CHECK_MASKED db_dr6(%rip), "two bps: DR6.B0 and B1 set", 0x400f, 3
 
 /* ---------------------------------- instruction breakpoint, RF in IRETQ */
     call db_reset
@@ -176,9 +145,7 @@ i_insn:
     CHECK "insn bp: the instruction ran once", 1
     CHECK_REG db_count(%rip), "insn bp: one #DB (RF=1 in the IRETQ frame suppresses a second)", 1
     CHECK_REG db_rip(%rip), "insn bp: fault, saved RIP = DR2", i_insn
-    movq db_dr6(%rip), %rax
-    andq $0x400f, %rax
-    CHECK "insn bp: DR6.B2 set", 4
+    CHECK_MASKED db_dr6(%rip), "insn bp: DR6.B2 set", 0x400f, 4
 
 /* ----------------------------------------------------- general detect */
     call db_reset
@@ -188,15 +155,9 @@ g_insn:
     movq %dr0, %rbx                   /* #DB fault: GD set */
     CHECK_REG db_count(%rip), "DR7.GD: MOV from DR0 raises one #DB", 1
     CHECK_REG db_rip(%rip), "DR7.GD: fault, saved RIP = the MOV", g_insn
-    movq db_dr6(%rip), %rax
-    andq $0x2000, %rax
-    CHECK "DR7.GD: DR6.BD set", 0x2000
-    movq db_dr7(%rip), %rax
-    andq $GD, %rax
-    CHECK "DR7.GD: GD clear in the handler", 0
-    movq db_rflags(%rip), %rax
-    andq $F_RF, %rax
-    CHECK "DR7.GD: fault-class #DB pushes RF=1", F_RF
+    CHECK_MASKED db_dr6(%rip), "DR7.GD: DR6.BD set", 0x2000, 0x2000
+    CHECK_MASKED db_dr7(%rip), "DR7.GD: GD clear in the handler", GD, 0
+    CHECK_MASKED db_rflags(%rip), "DR7.GD: fault-class #DB pushes RF=1", F_RF, F_RF
     call dr7_off
 
 /* --------------------------------------------------------- DR4 / DR5 */
@@ -225,9 +186,7 @@ g_insn:
 dr4_done:
     DISARM
     CHECK_REG exc_vec(%rip), "CR4.DE=1: MOV from DR4 is #UD", 6
-    movq exc_rflags(%rip), %rax
-    andq $F_RF, %rax
-    CHECK "#UD is a fault: pushed RFLAGS.RF = 1", F_RF
+    CHECK_MASKED exc_rflags(%rip), "#UD is a fault: pushed RFLAGS.RF = 1", F_RF, F_RF
 
 /* ------------------------------------------- I/O breakpoint (CR4.DE=1) */
     call db_reset
@@ -247,19 +206,13 @@ o_next2:
     CHECK_REG db_count(%rip), "I/O bp: OUT to port 80h and a word OUT at 7Fh hit, 81h not", 2
     CHECK_REG db_rip(%rip), "I/O bp: trap, saved RIP = next instruction", o_next
     CHECK_REG db_rip+8(%rip), "I/O bp: overlapping word OUT, saved RIP = next", o_next2
-    movq db_dr6(%rip), %rax
-    andq $0x400f, %rax
-    CHECK "I/O bp: DR6.B3 set", 8
+    CHECK_MASKED db_dr6(%rip), "I/O bp: DR6.B3 set", 0x400f, 8
     movq %cr4, %rax
     andq $~CR4_DE, %rax
     movq %rax, %cr4
 
 /* ----------------------------------------------- REP MOVSB iteration */
-    call db_reset
-    leaq dbuf+4(%rip), %rax
-    movq %rax, %dr0
-    movq $(DR7_ONE | L(0) | RW(0, 1)), %rax   /* LEN0 = 00: byte dbuf+4 */
-    movq %rax, %dr7
+    ARM_BP 0, dbuf+4(%rip), (DR7_ONE | L(0) | RW(0, 1)) /* LEN0 = 00: byte dbuf+4 */
     leaq sbuf(%rip), %rsi
     leaq dbuf(%rip), %rdi
     movl $16, %ecx
@@ -277,23 +230,13 @@ rep_insn:
     leaq dbuf+5(%rip), %rax
     subq db_rdi(%rip), %rax
     CHECK "REP MOVSB: RDI = dbuf+5", 0
-    movq db_rflags(%rip), %rax
-    andq $F_RF, %rax
-    CHECK "REP MOVSB: trap after a non-last iteration pushes RF=1", F_RF
+    CHECK_MASKED db_rflags(%rip), "REP MOVSB: trap after a non-last iteration pushes RF=1", F_RF, F_RF
     movq %rbx, %rax
     CHECK "REP MOVSB: resumed and finished (RCX=0)", 0
     movq dbuf+8(%rip), %rax
     CHECK "REP MOVSB: all 16 bytes copied", 0x100f0e0d0c0b0a09
 
-    popq %rbx
-    ret
-
-/* Clear the #DB record. */
-db_reset:
-    movq $0, db_count(%rip)
-    movq $0, db_rip(%rip)
-    movq $0, db_rip+8(%rip)
-    movq $0, db_dr6(%rip)
+    POP_CALLEE_SAVED
     ret
 
 /* Disarm every breakpoint. */
@@ -304,51 +247,7 @@ dr7_off:
     popq %rax
     ret
 
-/* #DB handler: record RIP (first 8), and of the last #DB the saved RFLAGS,
- * DR6, DR7, RCX/RSI/RDI; clear DR6; with db_setrf set RF in the frame.
- * Frame after the two pushes: RIP 16, CS 24, RFLAGS 32. */
-db_handler:
-    pushq %rax
-    pushq %rdx
-    movq db_count(%rip), %rax
-    cmpq $8, %rax
-    jae 1f
-    leaq db_rip(%rip), %rdx
-    shlq $3, %rax
-    addq %rax, %rdx
-    movq 16(%rsp), %rax
-    movq %rax, (%rdx)
-1:  incq db_count(%rip)
-    movq %rcx, db_rcx(%rip)
-    movq %rsi, db_rsi(%rip)
-    movq %rdi, db_rdi(%rip)
-    movq 32(%rsp), %rax
-    movq %rax, db_rflags(%rip)
-    movq %dr6, %rax
-    movq %rax, db_dr6(%rip)
-    movq %dr7, %rax
-    movq %rax, db_dr7(%rip)
-    xorl %eax, %eax
-    movq %rax, %dr6
-    cmpq $0, db_setrf(%rip)
-    je 2f
-    orq $F_RF, 32(%rsp)
-2:  popq %rdx
-    popq %rax
-    iretq
-
     .data
-    .balign 8
-db_count:  .quad 0
-db_dr6:    .quad 0
-db_dr7:    .quad 0
-db_rflags: .quad 0
-db_rcx:    .quad 0
-db_rsi:    .quad 0
-db_rdi:    .quad 0
-db_setrf:  .quad 0
-db_rip:    .fill 8, 8, 0
-
     /* Watched data, away from the handler's record. */
     .balign 64
     .quad 0

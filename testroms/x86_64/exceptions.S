@@ -43,14 +43,10 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
+    PUSH_CALLEE_SAVED
 
     /* Mask both 8259s: the trap/interrupt gate checks run with IF=1. */
-    movb $0xff, %al
-    outb %al, $0x21
-    outb %al, $0xa1
+    MASK_8259
 
 /* --------------------------------------------------------------- #DE */
     movq $0x1234, %rax
@@ -209,11 +205,7 @@ pf3: movq $0x3344, PG_RO
     movq %rax, %cr0
 
 /* ------------------------------------------------------- #NP and #DF */
-    movl $0x94, %edi
-    xorl %esi, %esi
-    movl $(GATE_INT & 0x7f), %edx   /* P=0 */
-    xorl %ecx, %ecx
-    call set_gate
+    SET_GATE 0x94, 0, (GATE_INT & 0x7f) /* P=0 */
     EXPECT_EXC 1f
 np1: int $0x94
 1:  DISARM
@@ -221,30 +213,18 @@ np1: int $0x94
     CHECK_REG exc_err(%rip), "not-present gate: error code vector*8+2", (0x94*8+2)
     CHECK_REG exc_rip(%rip), "not-present gate: RIP of the INT", np1
 
-    movl $13, %edi                  /* #GP's own gate not present */
-    xorl %esi, %esi
-    movl $(GATE_INT & 0x7f), %edx
-    xorl %ecx, %ecx
-    call set_gate
+    SET_GATE 13, 0, (GATE_INT & 0x7f) /* #GP's own gate not present */
     movq $0x0000800000000000, %rbx
     EXPECT_EXC 1f
     movq (%rbx), %rax               /* #GP, then #NP delivering it: #DF */
 1:  DISARM
-    movl $13, %edi
-    xorl %esi, %esi
-    movl $GATE_INT, %edx
-    xorl %ecx, %ecx
-    call set_gate
+    SET_GATE 13, 0, GATE_INT
     CHECK_REG exc_vec(%rip), "#GP with its gate not present: #DF", 8
     CHECK_REG exc_err(%rip), "#DF: error code 0", 0
 
     /* #PF while pushing the #PF frame (stack page not present): #DF,
      * delivered on IST1 (Table 6-5: page fault then page fault). */
-    movl $8, %edi
-    xorl %esi, %esi
-    movl $GATE_INT, %edx
-    movl $1, %ecx
-    call set_gate
+    SET_GATE 8, 0, GATE_INT, 1
     andq $~PTE_P, PTE_OF(PG_STK)(%rip)
     invlpg PG_STK
     EXPECT_EXC 1f
@@ -255,24 +235,14 @@ np1: int $0x94
     DISARM
     orq $PTE_P, PTE_OF(PG_STK)(%rip)
     invlpg PG_STK
-    movl $8, %edi
-    xorl %esi, %esi
-    movl $GATE_INT, %edx
-    xorl %ecx, %ecx
-    call set_gate
+    SET_GATE 8, 0, GATE_INT
     CHECK_REG exc_vec(%rip), "#PF while pushing the #PF frame: #DF", 8
     CHECK_REG exc_err(%rip), "nested #PF -> #DF: error code 0", 0
-    movq exc_cr2(%rip), %rax
-    andq $~0xfff, %rax
-    CHECK "nested #PF -> #DF: CR2 in the stack page (second fault)", PG_STK
+    CHECK_MASKED exc_cr2(%rip), "nested #PF -> #DF: CR2 in the stack page (second fault)", ~0xfff, PG_STK
     CHECK_REG exc_frame_top(%rip), "nested #PF -> #DF: frame on IST1", ist1_stack_top
 
 /* ------------------------------------------------- stacks: IST, alignment */
-    movl $0x90, %edi
-    xorl %esi, %esi
-    movl $GATE_INT, %edx
-    movl $1, %ecx                   /* IST1 */
-    call set_gate
+    SET_GATE 0x90, 0, GATE_INT, 1    /* IST1 */
     movq %rsp, %rbx
     EXPECT_EXC_RET
     int $0x90
@@ -310,15 +280,8 @@ np1: int $0x94
     CHECK "IRETQ restored the unaligned RSP (+8 after add)", 8
 
 /* ------------------------------------------------ interrupt vs trap gate */
-    movl $0x92, %edi
-    leaq flags_handler(%rip), %rsi
-    movl $GATE_INT, %edx
-    xorl %ecx, %ecx
-    call set_gate
-    movl $0x93, %edi
-    leaq flags_handler(%rip), %rsi
-    movl $GATE_TRAP, %edx
-    call set_gate
+    SET_GATE 0x92, flags_handler(%rip), GATE_INT
+    SET_GATE 0x93, flags_handler(%rip), GATE_TRAP
     sti
     int $0x92
     CHECK_FLAGS "IRETQ restores IF=1", F_IF, F_IF
@@ -330,18 +293,11 @@ np1: int $0x94
     CHECK_REG flags_seen(%rip), "trap gate keeps IF", 0x202
 
 /* ------------------------------------------------------------- CPL3 */
-    movl $0x80, %edi
-    xorl %esi, %esi
-    movl $(GATE_INT | GATE_DPL3), %edx
-    xorl %ecx, %ecx
-    call set_gate
-    movl $0x82, %edi
-    leaq back_to_kernel(%rip), %rsi
-    movl $(GATE_INT | GATE_DPL3), %edx
-    call set_gate
+    SET_GATE 0x80, 0, (GATE_INT | GATE_DPL3)
     andq $~PTE_US, PTE_OF(PG_SUP)(%rip)
     invlpg PG_SUP
     leaq user_code(%rip), %rdi
+    movl $2, %esi
     call run_user
     orq $PTE_US, PTE_OF(PG_SUP)(%rip)
     invlpg PG_SUP
@@ -351,7 +307,7 @@ np1: int $0x94
     CHECK_REG u_cs(%rip), "CPL3: CS after IRETQ", SEL_UCODE | 3
     CHECK_REG u_ss(%rip), "CPL3: SS after IRETQ", SEL_UDATA | 3
     CHECK_REG u_ds(%rip), "CPL3: IRETQ nulled DS (DPL0 < CPL3)", 0
-    CHECK_REG k_ss(%rip), "CPL3 -> CPL0 interrupt loads SS with NULL", 0
+    CHECK_REG user_ret_ss(%rip), "CPL3 -> CPL0 interrupt loads SS with NULL", 0
     CHECK_REG slot0+0(%rip), "CPL3 int 0x80 through DPL3 gate: vector", 0x80
     CHECK_REG slot0+16(%rip), "CPL3 int 0x80: saved CS", SEL_UCODE | 3
     CHECK_REG slot0+24(%rip), "CPL3 int 0x80: frame on TSS.RSP0", rsp0_stack_top
@@ -369,9 +325,7 @@ np1: int $0x94
     CHECK_REG slot4+40(%rip), "CPL3 read-only write: CR2", PG_RO + 8
     CHECK_REG u_done(%rip), "CPL3 code ran to the end", 1
 
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /* Records RFLAGS as seen inside the handler (interrupt vs trap gate). */
@@ -381,44 +335,8 @@ flags_handler:
     andq $0x202, flags_seen(%rip)
     iretq
 
-/*
- * run_user(rdi = entry): IRETQ to CPL3 at rdi, RSP = user_stack_top, IF=0.
- * Returns when the user code executes int $0x82 (back_to_kernel).
- */
-run_user:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
-    movq %rsp, saved_ksp(%rip)
-    pushq $(SEL_UDATA | 3)
-    leaq user_stack_top(%rip), %rax
-    pushq %rax
-    pushq $2
-    pushq $(SEL_UCODE | 3)
-    pushq %rdi
-    iretq
-
-back_to_kernel:
-    movq %ss, %rax
-    movq %rax, k_ss(%rip)
-    movl $SEL_KDATA, %eax
-    movw %ax, %ss
-    movw %ax, %ds
-    movw %ax, %es
-    movq saved_ksp(%rip), %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
-    ret
-
 /* Copy the exception record into a result slot (runs at CPL3). */
-.macro SAVE_EXC slot
+.macro SAVE_FRAME slot
     movq exc_vec(%rip), %rax
     movq %rax, \slot+0(%rip)
     movq exc_err(%rip), %rax
@@ -443,32 +361,30 @@ user_code:
     EXPECT_EXC_RET
     int $0x80
     DISARM
-    SAVE_EXC slot0
+    SAVE_FRAME slot0
     EXPECT_EXC 1f
     int $0x81
 1:  DISARM
-    SAVE_EXC slot1
+    SAVE_FRAME slot1
     EXPECT_EXC 1f
     cli
 1:  DISARM
-    SAVE_EXC slot2
+    SAVE_FRAME slot2
     EXPECT_EXC 1f
     movq PG_SUP, %rax
 1:  DISARM
-    SAVE_EXC slot3
+    SAVE_FRAME slot3
     EXPECT_EXC 1f
     movq %rax, PG_RO + 8
 1:  DISARM
-    SAVE_EXC slot4
+    SAVE_FRAME slot4
     movq $1, u_done(%rip)
-    int $0x82
+    int $USER_RET_VEC
     ud2
 
     .data
     .balign 8
 flags_seen: .quad -1
-saved_ksp:  .quad 0
-k_ss:       .quad -1
 u_cs:       .quad -1
 u_ss:       .quad -1
 u_ds:       .quad -1
@@ -478,8 +394,3 @@ slot1:      .fill 6, 8, -1
 slot2:      .fill 6, 8, -1
 slot3:      .fill 6, 8, -1
 slot4:      .fill 6, 8, -1
-
-    .bss
-    .balign 16
-    .skip 4096
-user_stack_top:

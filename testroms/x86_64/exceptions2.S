@@ -52,9 +52,7 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
+    PUSH_CALLEE_SAVED
 
 /* ---------------------------------------------------------- #DB: INT1 */
     EXPECT_EXC_RET
@@ -99,9 +97,7 @@ nm2: addps %xmm1, %xmm0
 1:  DISARM
     CHECK_REG exc_vec(%rip), "CR0.TS=1 MP=0: FWAIT runs (no #NM)", -1
     clts
-    movq %cr0, %rax
-    andq $CR0_TS, %rax
-    CHECK "CLTS clears CR0.TS", 0
+    CHECK_MASKED %cr0, "CLTS clears CR0.TS", CR0_TS, 0
     fld1
     addps %xmm1, %xmm0
     fstp %st(0)
@@ -255,9 +251,7 @@ np1: movw %ax, %ds
     CHECK_REG exc_err(%rip), "LTR busy TSS: error code = selector", SEL_TSS
     lgdt old_gdtr(%rip)
 
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
     .data
@@ -277,8 +271,4 @@ gdt2:
     .quad 0x00cf90000000ffff        /* 0x60 data read-only, DPL0 */
     .quad 0x00cf98000000ffff        /* 0x68 code execute-only, DPL0 */
 gdt2_end:
-    .balign 8
-    .word 0, 0, 0
-gdt2_desc:
-    .word gdt2_end - gdt2 - 1
-    .quad gdt2
+    PSEUDO_DESC gdt2_desc, gdt2, (gdt2_end - gdt2 - 1)

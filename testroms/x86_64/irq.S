@@ -20,7 +20,6 @@
  */
 #include "rom.h"
 
-#define APIC       0xfee00000
 #define APIC_VER   0x30
 #define APIC_TPR   0x80
 #define APIC_EOI   0xb0
@@ -37,21 +36,10 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    movb $0xff, %al                 /* 8259s masked until the PIC test */
-    outb %al, $0x21
-    outb %al, $0xa1
+    PUSH_CALLEE_SAVED
+    MASK_8259                      /* 8259s masked until the PIC test */
 
-    /* Map the APIC page: PDPT[3] -> pd_apic, 2 MiB page at FEE00000, UC. */
-    leaq pd_apic + 7(%rip), %rax
-    movq %rax, pdpt + 3*8(%rip)
-    movl $APIC, %eax
-    orq $0x9b, %rax                 /* P RW PWT PCD PS */
-    movq %rax, pd_apic + 503*8(%rip)
-    movq %cr3, %rax
-    movq %rax, %cr3
+    call map_apic                   /* lib.S: APIC page at FEE00000, UC */
     movl $APIC, %ebx                /* RBX = APIC base (zero-extended) */
 
     movl $0x1b, %ecx
@@ -65,11 +53,7 @@ test_main:
     movl $0, APIC_TPR(%rbx)
     movl $0xb, APIC_TDCR(%rbx)      /* divide by 1 */
 
-    movl $VEC_TICK, %edi
-    leaq tick_isr(%rip), %rsi
-    movl $GATE_INT, %edx
-    xorl %ecx, %ecx
-    call set_gate
+    SET_GATE VEC_TICK, tick_isr(%rip), GATE_INT
 
 /* ------------------------------------------------- one-shot timer + HLT */
     movl $VEC, APIC_LVTT(%rbx)
@@ -170,9 +154,7 @@ c_after:
     outb %al, $0x20
     CHECK_REG exc_vec(%rip), "8254 counter 0 -> 8259 IRQ0 -> ExtINT: vector 20H", 0x20
 
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /* Spin (bounded) until the APIC timer's current count is 0. */
@@ -206,7 +188,3 @@ tick_isr:
     .data
     .balign 8
 ticks: .quad 0
-
-    .bss
-    .balign 4096
-pd_apic: .skip 4096

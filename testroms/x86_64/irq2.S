@@ -30,8 +30,6 @@
  */
 #include "rom.h"
 
-#define APIC       0xfee00000
-#define IOAPIC     0xfec00000
 #define APIC_TPR   0x80
 #define APIC_EOI   0xb0
 #define APIC_SVR   0xf0
@@ -64,23 +62,9 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    movb $0xff, %al                 /* 8259s masked: IRQs only via the I/O APIC */
-    outb %al, $0x21
-    outb %al, $0xa1
-    leaq pd_apic + 7(%rip), %rax    /* PDPT[3] -> 2 MiB UC pages at FEC00000, FEE00000 */
-    movq %rax, pdpt + 3*8(%rip)
-    movl $IOAPIC, %eax
-    orq $0x9b, %rax                 /* P RW PWT PCD PS */
-    movq %rax, pd_apic + 502*8(%rip)
-    movl $APIC, %eax
-    orq $0x9b, %rax
-    movq %rax, pd_apic + 503*8(%rip)
-    movq %cr3, %rax
-    movq %rax, %cr3
+    PUSH_CALLEE_SAVED
+    MASK_8259                      /* 8259s masked: IRQs only via the I/O APIC */
+    call map_apic                   /* lib.S: UC pages at FEC00000, FEE00000 */
     movl $APIC, %ebx                /* RBX = local APIC, RBP = I/O APIC */
     movl $IOAPIC, %ebp
     movl $0x1ff, APIC_SVR(%rbx)
@@ -126,11 +110,7 @@ test_main:
     outb %al, $0x43
 
 /* ------------------------------------ level-triggered pin 4 (COM1) */
-    movl $VEC_LVL, %edi
-    leaq lvl_isr(%rip), %rsi
-    movl $GATE_INT, %edx
-    xorl %ecx, %ecx
-    call set_gate
+    SET_GATE VEC_LVL, lvl_isr(%rip), GATE_INT
     movl $(VEC_LVL | RTE_LEVEL | RTE_MASK), %edi
     movl $4, %esi
     call rte_write
@@ -196,11 +176,7 @@ test_main:
     CHECK_REG r_cnt3(%rip), "deasserted: no further delivery", 2
 
 /* ---------------------------------------------------------------- NMI */
-    movl $2, %edi
-    leaq nmi_isr(%rip), %rsi
-    movl $GATE_INT, %edx
-    xorl %ecx, %ecx
-    call set_gate
+    SET_GATE 2, nmi_isr(%rip), GATE_INT
     movq $0, nmi_count(%rip)
     cli
     movl $0, APIC_ICR_HI(%rbx)
@@ -219,11 +195,7 @@ test_main:
     CHECK "NMIs taken with IF=0", 0
 
 /* ------------------------------------------------------- MOV SS shadow */
-    movl $VEC_SHADOW, %edi
-    leaq shadow_isr(%rip), %rsi
-    movl $GATE_INT, %edx
-    xorl %ecx, %ecx
-    call set_gate
+    SET_GATE VEC_SHADOW, shadow_isr(%rip), GATE_INT
     movq $0, sh_count(%rip)
     movq $0, sh_bad(%rip)
     movl $(VEC_SHADOW | 0x20000), APIC_LVTT(%rbx)   /* periodic */
@@ -260,10 +232,7 @@ test_main:
 1:  PRINT "skip: TSC-deadline advertised but not tested by this ROM yet"
 2:
 
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /* rte_write(edi = low dword, esi = pin): high dword 0 (APIC ID 0). */
@@ -337,7 +306,3 @@ nmi_count: .quad 0
 nmi_inner: .quad -1
 sh_count:  .quad 0
 sh_bad:    .quad 0
-
-    .bss
-    .balign 4096
-pd_apic: .skip 4096

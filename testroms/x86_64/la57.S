@@ -5,9 +5,10 @@
  * with -cpu max.
  *  - Vol. 2B MOV to CR4 / Vol. 3A 4.1.1: CR4.LA57 cannot be changed while
  *    IA32_EFER.LMA = 1: #GP(0). So the ROM leaves IA-32e mode the way
- *    modes.S does (compatibility mode, CR0.PG=0: SDM 10.8.5.4), sets
- *    CR4.LA57 and CR3 = a PML5 table, sets CR0.PG again (10.8.5) and far
- *    jumps to 64-bit code; and the same way back to 4-level paging.
+ *    modes.S does (compatibility mode through lib.S run_compat32, CR0.PG=0:
+ *    SDM 10.8.5.4), sets CR4.LA57 and CR3 = a PML5 table, sets CR0.PG again
+ *    (10.8.5) and far jumps to 64-bit code; and the same way back to
+ *    4-level paging.
  *  - 4.5.1 / Table 4-12: with LA57, CR3 points at the PML5 table indexed
  *    by linear bits 56:48; each PML5E references a PML4 table. Accessed
  *    flag set in the PML5E used (4.8).
@@ -33,13 +34,7 @@
     .code64
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
-    movq %rsp, saved_rsp(%rip)
+    PUSH_CALLEE_SAVED
 
     movq %cr4, %rax
     orq $CR4_LA57, %rax
@@ -81,16 +76,10 @@ test_main:
     movq %rax, new_cr3(%rip)
     movq $CR4_LA57, cr4_or(%rip)
     movq $-1, cr4_and(%rip)
-    leaq lm57(%rip), %rax
-    movl %eax, lm_target(%rip)
-    jmp switch_paging
-
-lm57:
-    call after_switch
+    movl $switch_paging, %edi
+    call run_compat32
     PRINT "64-bit mode with 5-level paging"
-    movq %cr4, %rax
-    andq $CR4_LA57, %rax
-    CHECK "CR4.LA57 = 1", CR4_LA57
+    CHECK_MASKED %cr4, "CR4.LA57 = 1", CR4_LA57, CR4_LA57
     movl $EFER, %ecx
     rdmsr
     andl $0x400, %eax
@@ -104,9 +93,7 @@ lm57:
     movq $0x5959, 0x20(%rbx)
     movq PHYS + 0x20, %rax
     CHECK "store through PML5[256] lands in PHYS", 0x5959
-    movq pml5 + 8(%rip), %rax
-    andq $PTE_A, %rax
-    CHECK "PML5E used by the walk: A=1", PTE_A
+    CHECK_MASKED pml5 + 8(%rip), "PML5E used by the walk: A=1", PTE_A, PTE_A
     movabsq $VA_BAD, %rbx
     EXPECT_EXC 1f
     movq (%rbx), %rax
@@ -126,16 +113,10 @@ lm57:
     movq %rax, new_cr3(%rip)
     movq $0, cr4_or(%rip)
     movq $~CR4_LA57, cr4_and(%rip)
-    leaq lm48(%rip), %rax
-    movl %eax, lm_target(%rip)
-    jmp switch_paging
-
-lm48:
-    call after_switch
+    movl $switch_paging, %edi
+    call run_compat32
     PRINT "64-bit mode with 4-level paging again"
-    movq %cr4, %rax
-    andq $CR4_LA57, %rax
-    CHECK "CR4.LA57 = 0", 0
+    CHECK_MASKED %cr4, "CR4.LA57 = 0", CR4_LA57, 0
     movabsq $VA_LO, %rbx
     EXPECT_EXC 1f
     movq 0x10(%rbx), %rax
@@ -145,37 +126,18 @@ lm48:
     CHECK "4-level again: identity map works", 0x5757
 
 done:
-    movq saved_rsp(%rip), %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
-/* Segments and stack after the far jump back into 64-bit mode. */
-after_switch:
-    popq %rax                       /* return address: RSP is reloaded */
-    movl $SEL_KDATA, %ecx
-    movw %cx, %ds
-    movw %cx, %es
-    movw %cx, %ss
-    movq saved_rsp(%rip), %rsp
-    jmp *%rax
-
 /*
- * switch_paging: leave IA-32e mode through compatibility mode, set
- * CR4 = (CR4 AND cr4_and) OR cr4_or and CR3 = new_cr3 with paging off,
- * re-enable paging and far jump to lm_target (64-bit code). RSP is lost.
+ * switch_paging (32-bit code, called in compatibility mode by lib.S
+ * run_compat32, which far jumps back to 64-bit code after it): leave IA-32e
+ * mode, set CR4 = (CR4 AND cr4_and) OR cr4_or and CR3 = new_cr3 with paging
+ * off, re-enable paging (EFER.LME is still 1: compatibility mode again).
  */
-switch_paging:
-    pushq $SEL_KCODE32
-    leaq 1f(%rip), %rax
-    pushq %rax
-    lretq
     .code32
-1:  movl %cr0, %eax
+switch_paging:
+    movl %cr0, %eax
     andl $0x7fffffff, %eax          /* CR0.PG = 0: EFER.LMA = 0 */
     movl %eax, %cr0
     movl %cr4, %eax
@@ -187,18 +149,14 @@ switch_paging:
     movl %cr0, %eax
     orl $0x80000000, %eax           /* EFER.LME still 1: IA-32e mode again */
     movl %eax, %cr0
-    ljmpl *lm_far
+    ret
     .code64
 
     .data
     .balign 8
-saved_rsp: .quad 0
 new_cr3:   .quad 0
 cr4_or:    .quad 0
 cr4_and:   .quad -1
-lm_far:
-lm_target: .long 0
-           .word SEL_KCODE
 
     .bss
     .balign 4096

@@ -1,8 +1,8 @@
 /*
  * testroms/x86_64/legacy.S - exceptions of instructions that exist only
  * outside 64-bit mode, run in compatibility mode (IA-32e mode with a 32-bit
- * code segment, SDM Vol. 3A 2.2 / 5.2.1; exceptions go through the 64-bit
- * IDT, Vol. 3A 6.14):
+ * code segment, SDM Vol. 3A 2.2 / 5.2.1, entered with lib.S run_compat32;
+ * exceptions go through the 64-bit IDT, Vol. 3A 6.14):
  *  - INTO (Vol. 2A INT n/INTO/INT3/INT1): with OF=1 raises #OF (vector 4)
  *    as a trap, saved RIP = the instruction after INTO; with OF=0 it does
  *    nothing. (64-bit mode: #UD, checked by exceptions.S.)
@@ -12,48 +12,14 @@
  */
 #include "rom.h"
 
-/* EXPECT_EXC for 32-bit code (compatibility mode): same record fields as
- * rom.h's EXPECT_EXC (absolute addresses: the ROM is below 4 GiB). */
-.macro EXPECT_EXC32 resume:req
-    movl $\resume, exc_resume
-    movl $0, exc_resume + 4
-    movl $-1, exc_vec
-    movl $-1, exc_vec + 4
-    movl $-1, exc_err
-    movl $-1, exc_err + 4
-    movl $0, exc_rip
-    movl $0, exc_rip + 4
-    movl $1, exc_armed
-    movl $0, exc_armed + 4
-.endm
-/* Copy vector, error code (low halves are enough) and RIP to a slot. */
-.macro SAVE32 slot:req
-    movl exc_vec, %eax
-    movl %eax, \slot
-    movl exc_err, %eax
-    movl %eax, \slot + 4
-    movl exc_rip, %eax
-    movl %eax, \slot + 8
-.endm
 
     .text
     .code64
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-/* ------------------------------------------------ to compatibility mode */
-    movq %rsp, saved_rsp(%rip)
-    pushq $SEL_KCODE32
-    leaq compat(%rip), %rax
-    pushq %rax
-    lretq
-back64:
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
-    movq saved_rsp(%rip), %rsp
+    PUSH_CALLEE_SAVED
+    movl $compat, %edi              /* lib.S: call it in compatibility mode */
+    call run_compat32
     movl res_into0(%rip), %eax
     CHECK "INTO with OF=0: no exception", 0xffffffff
     movl res_into1(%rip), %eax
@@ -69,8 +35,7 @@ back64:
     movl res_bound2(%rip), %eax
     CHECK "BOUND below the lower bound: #BR", 5
 
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /* ------------------------------------------------ compatibility mode */
@@ -78,41 +43,31 @@ back64:
 compat:
     movl $0x7fffffff, %eax
     addl $0, %eax                   /* OF=0 */
-    EXPECT_EXC32 1f
-    into
-1:  movl $0, exc_armed
-    SAVE32 res_into0
+    TRY32 res_into0, into
     movl $0x7fffffff, %eax
     addl $1, %eax                   /* OF=1 */
     EXPECT_EXC32 1f
     into
 into_next:
     nop
-1:  movl $0, exc_armed
-    SAVE32 res_into1
+1:  DISARM32
+    SAVE_EXC32 res_into1
     movl $15, %eax
-    EXPECT_EXC32 1f
-    bound %eax, bounds
-1:  movl $0, exc_armed
-    SAVE32 res_bound0
+    TRY32 res_bound0, bound %eax, bounds
     movl $25, %eax
     EXPECT_EXC32 1f
 bound_insn:
     bound %eax, bounds
-1:  movl $0, exc_armed
-    SAVE32 res_bound1
+1:  DISARM32
+    SAVE_EXC32 res_bound1
     movl $9, %eax
-    EXPECT_EXC32 1f
-    bound %eax, bounds
-1:  movl $0, exc_armed
-    SAVE32 res_bound2
-    ljmpl $SEL_KCODE, $back64
+    TRY32 res_bound2, bound %eax, bounds
+    ret                             /* to run_compat32: back to 64-bit mode */
     .code64
 
 
     .data
     .balign 8
-saved_rsp:  .quad 0
 res_into0:  .long -1, -1, 0, 0      /* vector, error code, RIP (low halves) */
 res_into1:  .long -1, -1, 0, 0
 res_bound0: .long -1, -1, 0, 0

@@ -51,9 +51,7 @@
     .code64
     .globl test_main
 test_main:
-    movb $0xff, %al                 /* mask the 8259s: real mode runs with IF=1 */
-    outb %al, $0x21
-    outb %al, $0xa1
+    MASK_8259                      /* mask the 8259s: real mode runs with IF=1 */
 
     movq $RES, %rdi                 /* results: all ones */
     movq $-1, %rax
@@ -87,10 +85,7 @@ pm_entry:
 
 /* --------------------------------------------- back from real mode */
 pm_back:
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
+    LOAD_DATA_SEGS SEL_KDATA
     movl saved_esp32, %esp
     ret                             /* to run_legacy32: back to 64-bit mode */
 

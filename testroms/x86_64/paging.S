@@ -31,8 +31,7 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
+    PUSH_CALLEE_SAVED
 
 /* ------------------------------------------------- accessed / dirty bits */
     andq $~(PTE_A | PTE_D), PTE_OF(PG_AD)(%rip)
@@ -42,43 +41,25 @@ test_main:
     movq %cr3, %rax
     movq %rax, %cr3                         /* flush: the next access walks */
     movq PG_AD, %rax                        /* read */
-    movq PTE_OF(PG_AD)(%rip), %rax
-    andq $(PTE_A | PTE_D), %rax
-    CHECK "read: PTE A=1, D=0", PTE_A
-    movq pd_ident + 8(%rip), %rax
-    andq $PTE_A, %rax
-    CHECK "read: PDE A=1", PTE_A
-    movq pdpt(%rip), %rax
-    andq $PTE_A, %rax
-    CHECK "read: PDPTE A=1", PTE_A
-    movq pml4(%rip), %rax
-    andq $PTE_A, %rax
-    CHECK "read: PML4E A=1", PTE_A
+    CHECK_MASKED PTE_OF(PG_AD)(%rip), "read: PTE A=1, D=0", (PTE_A | PTE_D), PTE_A
+    CHECK_MASKED pd_ident + 8(%rip), "read: PDE A=1", PTE_A, PTE_A
+    CHECK_MASKED pdpt(%rip), "read: PDPTE A=1", PTE_A, PTE_A
+    CHECK_MASKED pml4(%rip), "read: PML4E A=1", PTE_A, PTE_A
     movq $1, PG_AD                          /* write (TLB may hold D=0) */
-    movq PTE_OF(PG_AD)(%rip), %rax
-    andq $(PTE_A | PTE_D), %rax
-    CHECK "write after read: PTE D=1", PTE_A | PTE_D
-    movq pd_ident + 8(%rip), %rax
-    andq $PTE_D, %rax
-    CHECK "write: non-leaf PDE bit 6 stays 0", 0
+    CHECK_MASKED PTE_OF(PG_AD)(%rip), "write after read: PTE D=1", (PTE_A | PTE_D), (PTE_A | PTE_D)
+    CHECK_MASKED pd_ident + 8(%rip), "write: non-leaf PDE bit 6 stays 0", PTE_D, 0
 
     andq $~(PTE_A | PTE_D), PTE_OF(PG_AD)(%rip)
     invlpg PG_AD
     movq $2, PG_AD + 8                      /* write first */
-    movq PTE_OF(PG_AD)(%rip), %rax
-    andq $(PTE_A | PTE_D), %rax
-    CHECK "first access a write: PTE A=1 D=1", PTE_A | PTE_D
+    CHECK_MASKED PTE_OF(PG_AD)(%rip), "first access a write: PTE A=1 D=1", (PTE_A | PTE_D), (PTE_A | PTE_D)
 
     andq $~(PTE_A | PTE_D), pd_ident + 3*8(%rip)   /* 2 MiB page 0x600000 */
     invlpg 0x600000
     movq 0x600000, %rax
-    movq pd_ident + 3*8(%rip), %rax
-    andq $(PTE_A | PTE_D), %rax
-    CHECK "2 MiB page read: PDE A=1, D=0", PTE_A
+    CHECK_MASKED pd_ident + 3*8(%rip), "2 MiB page read: PDE A=1, D=0", (PTE_A | PTE_D), PTE_A
     movq $3, 0x7ffff8
-    movq pd_ident + 3*8(%rip), %rax
-    andq $(PTE_A | PTE_D), %rax
-    CHECK "2 MiB page write: PDE D=1", PTE_A | PTE_D
+    CHECK_MASKED pd_ident + 3*8(%rip), "2 MiB page write: PDE D=1", (PTE_A | PTE_D), (PTE_A | PTE_D)
 
 /* ---------------------------------------------- INVLPG / CR3 make PTE visible */
     movq $0xaaaa, PHYS_A
@@ -216,8 +197,7 @@ rsv1: movq HI + 0x400000, %rax
     movq $(PG_NX | PTE_P | PTE_RW | PTE_US), PTE_OF(PG_NX)(%rip)
     invlpg PG_NX
 
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
     .bss

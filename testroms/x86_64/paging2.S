@@ -67,10 +67,7 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
+    PUSH_CALLEE_SAVED
 
     /* Features. */
     movl $7, %eax
@@ -271,16 +268,12 @@ gig_yes:
     movq $0x3333, PHYS_A + 0x18(%rbx)
     movq PHYS_A + 0x18, %rax
     CHECK "1 GiB page: store lands at the physical offset", 0x3333
-    movq pdpt + 2*8(%rip), %rax
-    andq $(PTE_A | PTE_D), %rax
-    CHECK "1 GiB page: PDPTE A=1 D=1 after read and write", PTE_A | PTE_D
+    CHECK_MASKED pdpt + 2*8(%rip), "1 GiB page: PDPTE A=1 D=1 after read and write", (PTE_A | PTE_D), (PTE_A | PTE_D)
     movq $(PTE_P | PTE_RW | PTE_US | PTE_PS), pdpt + 2*8(%rip)
     movq %cr3, %rax
     movq %rax, %cr3
     movq 8(%rbx), %rax
-    movq pdpt + 2*8(%rip), %rax
-    andq $(PTE_A | PTE_D), %rax
-    CHECK "1 GiB page: read only: PDPTE A=1 D=0", PTE_A
+    CHECK_MASKED pdpt + 2*8(%rip), "1 GiB page: read only: PDPTE A=1 D=0", (PTE_A | PTE_D), PTE_A
     /* Bit 13 (reserved in a 1 GiB PDPTE, it would be PAT only at bit 12). */
     movq $(PTE_P | PTE_RW | PTE_US | PTE_PS | 0x2000), pdpt + 2*8(%rip)
     movq %cr3, %rax
@@ -317,13 +310,9 @@ pcid_yes:
     movq %rax, %cr4
 1:  DISARM
     CHECK_REG exc_vec(%rip), "PCID: setting CR4.PCIDE with CR3[11:0]=0 works", -1
-    movq %cr4, %rax
-    andq $CR4_PCIDE, %rax
-    CHECK "PCID: CR4.PCIDE reads 1", CR4_PCIDE
+    CHECK_MASKED %cr4, "PCID: CR4.PCIDE reads 1", CR4_PCIDE, CR4_PCIDE
     movq %rbx, %cr4
-    movq %cr4, %rax
-    andq $CR4_PCIDE, %rax
-    CHECK "PCID: CR4.PCIDE cleared", 0
+    CHECK_MASKED %cr4, "PCID: CR4.PCIDE cleared", CR4_PCIDE, 0
 pcid_done:
     testl $(1 << 10), feat7b(%rip)
     jnz invpcid_yes
@@ -347,10 +336,7 @@ invpcid_done:
     orq $PTE_US, pd_ident(%rip)
     movq %cr3, %rax
     movq %rax, %cr3
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
     .data

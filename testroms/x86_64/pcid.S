@@ -70,21 +70,11 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    PUSH_CALLEE_SAVED
     movq %cr3, %r12                 /* R12 = CR3 with PCID 0 (pml4) */
     movq %cr4, %r13                 /* R13 = CR4 at entry */
     movq $0xaaaa, PHYS_A
     movq $0xbbbb, PHYS_B
-    movq $0x82, %rdi                /* int $0x82 from CPL3 returns to the kernel */
-    leaq back_to_kernel(%rip), %rsi
-    movl $(GATE_INT | GATE_DPL3), %edx
-    xorl %ecx, %ecx
-    call set_gate
 
     movl $1, %eax
     cpuid
@@ -119,9 +109,7 @@ pcid_yes:
 1:  DISARM
     CHECK_REG exc_vec(%rip), "CR3[11:0]=8: setting CR4.PCIDE is #GP", 13
     CHECK_REG exc_err(%rip), "PCIDE with CR3[11:0]!=0: error code 0", 0
-    movq %cr4, %rax
-    andq $CR4_PCIDE, %rax
-    CHECK "PCIDE with CR3[11:0]!=0: CR4.PCIDE still 0", 0
+    CHECK_MASKED %cr4, "PCIDE with CR3[11:0]!=0: CR4.PCIDE still 0", CR4_PCIDE, 0
     movq %r12, %cr3
 
     /* PCIDE=0: CR3 bit 63 is reserved. */
@@ -140,9 +128,7 @@ pcid_yes:
     movq %rax, %cr4
 1:  DISARM
     CHECK_REG exc_vec(%rip), "CR3[11:0]=0: setting CR4.PCIDE works", -1
-    movq %cr4, %rax
-    andq $CR4_PCIDE, %rax
-    CHECK "CR4.PCIDE reads 1", CR4_PCIDE
+    CHECK_MASKED %cr4, "CR4.PCIDE reads 1", CR4_PCIDE, CR4_PCIDE
 
     /* PCID 5 with the no-flush bit: bit 63 is not stored. */
     movq %r12, %rax
@@ -283,6 +269,7 @@ invpcid_yes:
     CHECK_REG exc_vec(%rip), "LOCK INVPCID: #UD", 6
     /* CPL3. */
     leaq user_invpcid(%rip), %rdi
+    movl $2, %esi
     call run_user
     CHECK_REG r_user(%rip), "INVPCID at CPL3: #GP", 13
     CHECK_REG r_user + 8(%rip), "INVPCID at CPL3: error code 0", 0
@@ -350,44 +337,7 @@ invpcid_done:
     movq $0, pt_hi + 8(%rip)
     movq %r12, %cr3
 
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
-    ret
-
-/* run_user(rdi = entry): IRETQ to CPL3 at rdi, RSP = user_stack_top, IF=0.
- * Returns when the user code executes int $0x82. */
-run_user:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
-    movq %rsp, saved_ksp(%rip)
-    pushq $(SEL_UDATA | 3)
-    leaq user_stack_top(%rip), %rax
-    pushq %rax
-    pushq $0x002
-    pushq $(SEL_UCODE | 3)
-    pushq %rdi
-    iretq
-
-back_to_kernel:
-    movl $SEL_KDATA, %eax
-    movw %ax, %ss
-    movw %ax, %ds
-    movw %ax, %es
-    movq saved_ksp(%rip), %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /* CPL3 code (the exception record and result slot are user pages). */
@@ -396,25 +346,13 @@ user_invpcid:
     movq $0, (%rcx)
     movq $0, 8(%rcx)
     movl $2, %eax
-    EXPECT_EXC 1f
-    invpcid (%rcx), %rax
-1:  DISARM
-    movq exc_vec(%rip), %rax
-    movq %rax, r_user(%rip)
-    movq exc_err(%rip), %rax
-    movq %rax, r_user + 8(%rip)
-    int $0x82
+    TRY r_user, invpcid (%rcx), %rax
+    int $USER_RET_VEC
     ud2
 
     .data
     .balign 16
 desc:      .quad 0, 0
-saved_ksp: .quad 0
-r_user:    .fill 2, 8, -1
+r_user:    .fill 3, 8, -1
 feat1c:    .long 0
 feat7b:    .long 0
-
-    .bss
-    .balign 16
-    .skip 4096
-user_stack_top:

@@ -130,10 +130,8 @@
     .code64
     .globl test_main
 test_main:
-    pushq %rbx
-    movb $0xff, %al                 /* mask the 8259s: INT tests run with IF=1 */
-    outb %al, $0x21
-    outb %al, $0xa1
+    PUSH_CALLEE_SAVED
+    MASK_8259                      /* mask the 8259s: INT tests run with IF=1 */
 
     movq $AREA, %rdi                /* AREA: 0 below the results, all ones from 8000H */
     xorl %eax, %eax
@@ -401,7 +399,7 @@ test_main:
     CHK8 S(37)+8, "VERR data DPL0 with RPL 3: ZF=0", 0
     CHK8 S(37)+9, "VERW data DPL3 at CPL0: ZF=1", 1
 
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 
@@ -469,10 +467,7 @@ pm32_main:
     ljmpl $S_CODE16, $OFF16(pm16_entry)
 
 pm32_back:                          /* from 16-bit code: 66 JMP ptr16:32 */
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
+    LOAD_DATA_SEGS SEL_KDATA
     movl pm32_esp, %esp
     movl $0x3232, AREA + R_BACK32
     ret
@@ -1122,11 +1117,7 @@ pgdt:
     SEGD 0, 0xfffff, 0xf2, 0xd      /* S_DATA3: G B AVL */
     SEGD 0, 0, 0x9a, 0x0            /* S_CODE16S (base and limit set at run time) */
 pgdt_end:
-    .balign 8
-    .word 0, 0, 0
-pgdt_desc64:
-    .word GDT_END - 1
-    .quad pgdt
+    PSEUDO_DESC pgdt_desc64, pgdt, (GDT_END - 1)
     .word 0
 pgdt_desc32:
     .word GDT_END - 1

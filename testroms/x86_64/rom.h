@@ -21,8 +21,11 @@
  * RIP when label is 0), all GPRs preserved. An exception while not armed is
  * reported on COM1 and ends the ROM with failure code EXIT_UNEXPECTED.
  *
- * Other modes: lib.S run_legacy32 runs 32-bit code in legacy protected mode
- * (paging off) and comes back to 64-bit mode (see its comment).
+ * Other modes: lib.S run_compat32 calls 32-bit code in compatibility mode,
+ * run_legacy32 in legacy protected mode (paging off), and both come back
+ * to 64-bit mode; lib.S run_user runs code at
+ * CPL3 until it executes int $USER_RET_VEC, user_call is the same with any
+ * way into user mode (see their comments).
  *
  * Verdict: CHECK compares %rax with an expected value (computed by hand from
  * the SDM) and prints "ok N desc" or "FAIL N desc: got .. expected ..". When
@@ -44,6 +47,11 @@
 #define SEL_KDATA16  0x40   /* 16-bit data, DPL0, base 0, limit 0xFFFF */
 #define SEL_TSS      0x48   /* 64-bit TSS (16 bytes) */
 
+/* Local APIC and I/O APIC MMIO bases (SDM Vol. 3A 11.4.1; the I/O APIC's
+ * default address); lib.S map_apic maps both, uncached. */
+#define APIC         0xfee00000
+#define IOAPIC       0xfec00000
+
 /* Port numbers. */
 #define COM1         0x3f8
 #define DEBUG_EXIT   0xf4
@@ -58,6 +66,7 @@
 #define F_IF 0x200
 #define F_DF 0x400
 #define F_OF 0x800
+#define F_RF 0x10000
 #define F_ARITH (F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF)
 
 /* Page-table entry bits (SDM Vol. 3A 4.5, Table 4-19/4-20). */
@@ -73,6 +82,9 @@
 #define GATE_INT   0x8e
 #define GATE_TRAP  0x8f
 #define GATE_DPL3  0x60
+
+/* IDT vector of the way back from CPL3 (lib.S user_call / run_user). */
+#define USER_RET_VEC 0x82
 
 /* Exit codes besides "first failing check". */
 #define EXIT_NO_CHECKS   121
@@ -107,6 +119,15 @@
     movq \src, %rax
     CHECK "\desc", \exp
     popq %rax
+.endm
+
+/* CHECK_MASKED src, "description", mask, expected: compare src & mask (src
+ * a register, control register or memory operand; mask a sign-extended
+ * 32-bit immediate). Clobbers RAX (left holding src & mask). */
+.macro CHECK_MASKED src:req, desc:req, mask:req, exp:req
+    movq \src, %rax
+    andq $(\mask), %rax
+    CHECK "\desc", \exp
 .endm
 
 /* CHECK_FLAGS "description", mask, expected: compare RFLAGS & mask.
@@ -145,6 +166,145 @@
 .endm
 .macro DISARM
     movq $0, exc_armed(%rip)
+.endm
+/* SAVE_EXC slot: copy exc_vec, exc_err and exc_rip to the quadwords at slot,
+ * slot + 8, slot + 16 (clobbers RAX). TRY slot, insn...: EXPECT_EXC, the
+ * instruction, DISARM, SAVE_EXC slot (clobbers RAX after the instruction). */
+.macro SAVE_EXC slot:req
+    movq exc_vec(%rip), %rax
+    movq %rax, \slot(%rip)
+    movq exc_err(%rip), %rax
+    movq %rax, \slot + 8(%rip)
+    movq exc_rip(%rip), %rax
+    movq %rax, \slot + 16(%rip)
+.endm
+.macro TRY slot:req, insn:vararg
+    EXPECT_EXC .Ltry_\@
+    \insn
+.Ltry_\@:
+    DISARM
+    SAVE_EXC \slot
+.endm
+
+/* The same for 32-bit code in compatibility mode (exceptions still go
+ * through the 64-bit IDT and its recorder; absolute addresses: the ROM is
+ * below 4 GiB). EXPECT_EXC32 resume: arm, returning to `resume`; DISARM32.
+ * SAVE_EXC32 slot, stride=4: copy the low halves of exc_vec, exc_err and
+ * exc_rip to the dwords at slot, slot + stride, slot + 2 * stride (clobbers
+ * EAX). TRY32 slot, insn...: EXPECT_EXC32, the instruction, DISARM32,
+ * SAVE_EXC32 slot (clobbers EAX after the instruction). */
+.macro EXPECT_EXC32 resume:req
+    movl $\resume, exc_resume
+    movl $0, exc_resume + 4
+    movl $-1, exc_vec
+    movl $-1, exc_vec + 4
+    movl $-1, exc_err
+    movl $-1, exc_err + 4
+    movl $0, exc_rip
+    movl $0, exc_rip + 4
+    movl $1, exc_armed
+    movl $0, exc_armed + 4
+.endm
+.macro DISARM32
+    movl $0, exc_armed
+.endm
+.macro SAVE_EXC32 slot:req, stride=4
+    movl exc_vec, %eax
+    movl %eax, \slot
+    movl exc_err, %eax
+    movl %eax, \slot + \stride
+    movl exc_rip, %eax
+    movl %eax, \slot + 2 * \stride
+.endm
+.macro TRY32 slot:req, insn:vararg
+    EXPECT_EXC32 .Ltry32_\@
+    \insn
+.Ltry32_\@:
+    DISARM32
+    SAVE_EXC32 \slot
+.endm
+
+/* PUSH_CALLEE_SAVED / POP_CALLEE_SAVED: push RBX, RBP, R12-R15 (SysV
+ * callee-saved) / pop them in reverse order. 48 bytes of stack. */
+.macro PUSH_CALLEE_SAVED
+    pushq %rbx
+    pushq %rbp
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+.endm
+.macro POP_CALLEE_SAVED
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbp
+    popq %rbx
+.endm
+
+/* LOAD_DATA_SEGS sel, fsgs=0: load DS, ES and SS (and FS, GS with fsgs=1)
+ * with the selector, in that order. 32- or 64-bit code; clobbers EAX. */
+.macro LOAD_DATA_SEGS sel:req, fsgs=0
+    movl $(\sel), %eax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+    .if \fsgs
+    movw %ax, %fs
+    movw %ax, %gs
+    .endif
+.endm
+
+/* SET_GATE vector, handler, attr, ist=0: start.S set_gate with its
+ * arguments; handler is an address operand such as isr(%rip), or 0 for the
+ * default recording stub. Clobbers RDI, RSI, RDX, RCX. */
+.macro SET_GATE vec:req, handler:req, attr:req, ist=0
+    movl $(\vec), %edi
+    .ifc \handler,0
+    xorl %esi, %esi
+    .else
+    leaq \handler, %rsi
+    .endif
+    movl $(\attr), %edx
+    movl $(\ist), %ecx
+    call set_gate
+.endm
+
+/* MASK_8259: mask every IRQ line of both 8259As (OCW1 = FFH to the master's
+ * port 21H and the slave's port A1H). Clobbers AL. */
+.macro MASK_8259
+    movb $0xff, %al
+    outb %al, $0x21
+    outb %al, $0xa1
+.endm
+
+/* WRMSR_REG msr, reg: write a 64-bit register to the MSR (clobbers RAX, RCX,
+ * RDX). RDMSR_RAX msr: read the MSR into RAX, 64 bits (clobbers RCX, RDX). */
+.macro WRMSR_REG msr:req, reg:req
+    movq \reg, %rax
+    movq \reg, %rdx
+    shrq $32, %rdx
+    movl $(\msr), %ecx
+    wrmsr
+.endm
+.macro RDMSR_RAX msr:req
+    movl $(\msr), %ecx
+    rdmsr
+    shlq $32, %rdx
+    movl %eax, %eax
+    orq %rdx, %rax
+.endm
+
+/* PSEUDO_DESC name, base, limit (data): an LGDT/LIDT operand (SDM Vol. 3A
+ * 3.5.1 Figure 3-11): 16-bit limit then 64-bit base at `name`, placed so
+ * that the base is 8-byte aligned. 32-bit code reads limit and base[31:0]. */
+.macro PSEUDO_DESC name:req, base:req, limit:req
+    .balign 8
+    .word 0, 0, 0
+\name:
+    .word \limit
+    .quad \base
 .endm
 
 /* PRINT "text": print a line (newline appended). Preserves everything. */

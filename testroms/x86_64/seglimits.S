@@ -24,30 +24,6 @@
 #define SEL_GRAN   0x68             /* data RW, limit 0, G=1 */
 #define SEL_LCODE  0x70             /* 32-bit code, G=1, limit: cs_page only */
 
-.macro EXPECT_EXC32 resume:req
-    movl $\resume, exc_resume
-    movl $0, exc_resume + 4
-    movl $-1, exc_vec
-    movl $-1, exc_vec + 4
-    movl $-1, exc_err
-    movl $-1, exc_err + 4
-    movl $0, exc_rip
-    movl $0, exc_rip + 4
-    movl $1, exc_armed
-    movl $0, exc_armed + 4
-.endm
-/* Run one instruction in 32-bit code, store vector, error code, RIP. */
-.macro TRY32 slot:req, insn:req
-    EXPECT_EXC32 88f
-    \insn
-88: movl $0, exc_armed
-    movl exc_vec, %eax
-    movl %eax, \slot
-    movl exc_err, %eax
-    movl %eax, \slot + 4
-    movl exc_rip, %eax
-    movl %eax, \slot + 8
-.endm
 /* 64-bit side: check a slot's vector and error code. */
 .macro CHECK_SLOT slot:req, desc:req, vec:req, err:req
     movl \slot(%rip), %eax
@@ -60,9 +36,7 @@
     .code64
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    movq %rsp, saved_rsp(%rip)
+    PUSH_CALLEE_SAVED
 
     /* gdt2 = start.S's GDT + the test descriptors; SEL_LCODE built here:
      * base 0, G=1, limit = cs_page >> 12 (covers cs_page..cs_page+FFFH). */
@@ -102,17 +76,8 @@ test_main:
     movw $SEL_KDATA, %ax
     movw %ax, %es
 
-    pushq $SEL_KCODE32
-    leaq compat(%rip), %rax
-    pushq %rax
-    lretq
-back64:
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
-    movq saved_rsp(%rip), %rsp
-    lgdt gdt_desc(%rip)
+    movl $compat, %edi              /* lib.S; it reloads start.S's GDT after */
+    call run_compat32
     PRINT "back in 64-bit mode"
 
     CHECK_SLOT r_up0, "expand-up ES: dword at limit-3 (no exception)", 0xffffffff, 0xffffffff
@@ -137,9 +102,7 @@ back64:
     movl r_done(%rip), %eax
     CHECK "32-bit code ran to the end", 0x600d
 
-    movq saved_rsp(%rip), %rsp
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /* ------------------------------------------------ compatibility mode */
@@ -147,42 +110,37 @@ back64:
 compat:
     movw $SEL_LIM, %ax
     movw %ax, %es
-    TRY32 r_up0, "movl %es:0xffc, %eax"
+    TRY32 r_up0, movl %es:0xffc, %eax
     EXPECT_EXC32 1f
 up1_insn:
     movl %es:0xffd, %eax
-1:  movl $0, exc_armed
-    movl exc_vec, %eax
-    movl %eax, r_up1
-    movl exc_err, %eax
-    movl %eax, r_up1 + 4
-    movl exc_rip, %eax
-    movl %eax, r_up1 + 8
-    TRY32 r_up2, "movw %es:0xffe, %ax"
-    TRY32 r_up3, "movb %es:0x1000, %al"
-    TRY32 r_up4, "movb %al, %es:0xfff"
+1:  DISARM32
+    SAVE_EXC32 r_up1
+    TRY32 r_up2, movw %es:0xffe, %ax
+    TRY32 r_up3, movb %es:0x1000, %al
+    TRY32 r_up4, movb %al, %es:0xfff
 
     movw $SEL_GRAN, %ax
     movw %ax, %es
-    TRY32 r_g0, "movl %es:0xffc, %eax"
-    TRY32 r_g1, "movl %es:0xffd, %eax"
+    TRY32 r_g0, movl %es:0xffc, %eax
+    TRY32 r_g1, movl %es:0xffd, %eax
 
     movw $SEL_DOWN, %ax
     movw %ax, %es
-    TRY32 r_dn0, "movb %es:0xfff, %al"
-    TRY32 r_dn1, "movb %es:0x1000, %al"
-    TRY32 r_dn2, "movl %es:0xffe, %eax"
+    TRY32 r_dn0, movb %es:0xfff, %al
+    TRY32 r_dn1, movb %es:0x1000, %al
+    TRY32 r_dn2, movl %es:0xffe, %eax
     movw $SEL_KDATA, %ax
     movw %ax, %es
 
     movl %esp, %ebp
     movw $SEL_LIM, %ax
     movw %ax, %ss
-    TRY32 r_ss0, "movl %ss:0x1000, %eax"
+    TRY32 r_ss0, movl %ss:0x1000, %eax
     movl $0x1004, %esp
-    TRY32 r_ss1, "pushl %eax"
+    TRY32 r_ss1, pushl %eax
     movl $0x1000, %esp
-    TRY32 r_ss2, "pushl %eax"
+    TRY32 r_ss2, pushl %eax
     movw $SEL_KDATA, %ax
     movw %ax, %ss
     movl %ebp, %esp
@@ -194,31 +152,24 @@ cs_page:                            /* runs with CS limit = end of this page */
     leal 3f, %eax
     EXPECT_EXC32 3f
     jmp *%eax
-3:  movl $0, exc_armed
-    movl exc_vec, %eax
-    movl %eax, r_cs0
-    movl exc_err, %eax
-    movl %eax, r_cs0 + 4
+3:  DISARM32
+    SAVE_EXC32 r_cs0
     leal cs_page + 0x1000, %eax
     EXPECT_EXC32 2f
 cs_jmp:
     jmp *%eax
-2:  movl $0, exc_armed
-    movl exc_vec, %eax
-    movl %eax, r_cs1
-    movl exc_err, %eax
-    movl %eax, r_cs1 + 4
-    movl exc_rip, %eax
-    movl %eax, r_cs1 + 8
+2:  DISARM32
+    SAVE_EXC32 r_cs1
     movl $0x600d, r_done
-    ljmpl $SEL_KCODE, $back64
+    ljmpl $SEL_KCODE32, $compat_ret
     .balign 4096
     ud2                             /* beyond the limit */
+compat_ret:
+    ret                             /* to run_compat32: back to 64-bit mode */
     .code64
 
     .data
     .balign 8
-saved_rsp: .quad 0
 r_up0: .long -1, -1, 0
 r_up1: .long -1, -1, 0
 r_up2: .long -1, -1, 0
@@ -243,8 +194,4 @@ gdt2:
     .quad 0x00c0920000000000        /* 0x68 data RW, limit 0, G=1 */
     .quad 0                         /* 0x70 SEL_LCODE (built at run time) */
 gdt2_end:
-    .balign 8
-    .word 0, 0, 0
-gdt2_desc:
-    .word gdt2_end - gdt2 - 1
-    .quad gdt2
+    PSEUDO_DESC gdt2_desc, gdt2, (gdt2_end - gdt2 - 1)

@@ -18,20 +18,11 @@
  */
 #include "rom.h"
 
-#define F_RF 0x10000
-
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    movl $1, %edi
-    leaq db_handler(%rip), %rsi
-    movl $GATE_INT, %edx
-    xorl %ecx, %ecx
-    call set_gate
-    xorl %eax, %eax
-    movq %rax, %dr6
-    movq $0, db_count(%rip)
+    PUSH_CALLEE_SAVED
+    call db_init                    /* lib.S: vector 1 records into db_* */
     movw %ss, %cx
 
 /* -------------------------------------------------------- single-step */
@@ -52,13 +43,11 @@ s6: nop
     CHECK_REG db_rip+16(%rip), "TF: after MOV SS: #DB only after the next instruction", s4
     CHECK_REG db_rip+24(%rip), "TF: fourth #DB", s5
     CHECK_REG db_rip+32(%rip), "TF: POPFQ clearing TF is still followed by #DB", s6
-    movq db_dr6(%rip), %rax
-    andq $0x4000, %rax
-    CHECK "TF: DR6.BS set", 0x4000
-    CHECK_REG db_flags(%rip), "TF: handler runs with TF=0", 0
+    CHECK_MASKED db_dr6(%rip), "TF: DR6.BS set", 0x4000, 0x4000
+    CHECK_REG db_tf(%rip), "TF: handler runs with TF=0", 0
 
 /* ------------------------------------------- execution breakpoint, RF */
-    movq $0, db_count(%rip)
+    call db_reset
     movq $0, db_setrf(%rip)
     xorl %eax, %eax
     movq %rax, %dr6
@@ -79,50 +68,12 @@ bp_insn:
     CHECK "DR0 breakpoint: instruction ran once after the #DB", 1
     CHECK_REG db_count(%rip), "DR0 breakpoint: one #DB (RF=1 suppresses the second)", 1
     CHECK_REG db_rip(%rip), "DR0 breakpoint: fault, saved RIP = DR0", bp_insn
-    movq db_dr6(%rip), %rax
-    andq $0x400f, %rax
-    CHECK "DR0 breakpoint: DR6.B0 set, BS clear", 1
-    movq after_rf(%rip), %rax
-    andq $F_RF, %rax
-    CHECK "RF cleared after the instruction completes", 0
+    CHECK_MASKED db_dr6(%rip), "DR0 breakpoint: DR6.B0 set, BS clear", 0x400f, 1
+    CHECK_MASKED after_rf(%rip), "RF cleared after the instruction completes", F_RF, 0
 
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
-
-/* #DB handler: record RIP, DR6 and RFLAGS (up to 8), clear DR6; with
- * db_setrf set RF in the saved RFLAGS. Frame: RIP CS RFLAGS RSP SS. */
-db_handler:
-    pushq %rax
-    pushq %rcx
-    pushq %rdx
-    movq db_count(%rip), %rcx
-    cmpq $8, %rcx
-    jae 1f
-    leaq db_rip(%rip), %rax
-    movq 24(%rsp), %rdx
-    movq %rdx, (%rax,%rcx,8)
-1:  incq db_count(%rip)
-    movq %dr6, %rax
-    movq %rax, db_dr6(%rip)
-    xorl %eax, %eax
-    movq %rax, %dr6
-    pushfq
-    popq %rax
-    andq $F_TF, %rax
-    movq %rax, db_flags(%rip)
-    cmpq $0, db_setrf(%rip)
-    je 2f
-    orq $F_RF, 40(%rsp)
-2:  popq %rdx
-    popq %rcx
-    popq %rax
-    iretq
 
     .data
     .balign 8
-db_count: .quad 0
-db_dr6:   .quad 0
-db_flags: .quad -1
-db_setrf: .quad 0
 after_rf: .quad 0
-db_rip:   .fill 8, 8, 0

@@ -28,8 +28,7 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
+    PUSH_CALLEE_SAVED
 
 /* ---------------------------------------------- patch, then call again */
     call patch_a
@@ -124,8 +123,7 @@ test_main:
     movq $(PG_CODE | PTE_P | PTE_RW | PTE_US), PTE_OF(PG_CODE)(%rip)
     invlpg PG_CODE
 
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
     .section .rodata

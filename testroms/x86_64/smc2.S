@@ -43,8 +43,7 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
+    PUSH_CALLEE_SAVED
 
 /* ------------------------------------------- straddling the boundary */
     /* CODE_N+FFE: B8 44 | 33 22 11 C3  = mov $0x11223344, %eax; ret */
@@ -137,6 +136,5 @@ test_main:
     call *%rbx
     CHECK "code rewritten by DMA: next execution sees it", 0x554d4551
 
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret

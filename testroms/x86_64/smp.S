@@ -19,7 +19,6 @@
  */
 #include "rom.h"
 
-#define APIC       0xfee00000
 #define APIC_ID    0x20
 #define APIC_ICRLO 0x300
 #define APIC_ICRHI 0x310
@@ -30,17 +29,9 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %r12
+    PUSH_CALLEE_SAVED
 
-    /* Map the APIC page: PDPT[3] -> pd_apic, 2 MiB page at FEE00000, UC. */
-    leaq pd_apic + 7(%rip), %rax
-    movq %rax, pdpt + 3*8(%rip)
-    movl $APIC, %eax
-    orq $0x9b, %rax                 /* P RW PWT PCD PS */
-    movq %rax, pd_apic + 503*8(%rip)
-    movq %cr3, %rax
-    movq %rax, %cr3
+    call map_apic                   /* lib.S: APIC page at FEE00000, UC */
     movl $APIC, %ebx
 
     movl $0x1b, %ecx
@@ -100,8 +91,7 @@ test_main:
     movzwl MAILBOX, %eax
     CHECK "INIT then one SIPI: the AP runs the trampoline again", 2
 
-    popq %r12
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /* Spin until the start count is nonzero (bounded), giving the AP time. */
@@ -147,7 +137,3 @@ ap_tramp:
     jmp 1b
 ap_tramp_end:
     .code64
-
-    .bss
-    .balign 4096
-pd_apic: .skip 4096

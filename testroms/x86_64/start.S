@@ -29,10 +29,7 @@ _start32:
     cld
     movl %ebx, start_info_pa
     lgdtl gdt_desc
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
+    LOAD_DATA_SEGS SEL_KDATA
     movl $stack_top, %esp
 
     movl %cr4, %eax
@@ -53,12 +50,7 @@ _start32:
     .text
     .code64
 start64:
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
-    movw %ax, %fs
-    movw %ax, %gs
+    LOAD_DATA_SEGS SEL_KDATA, 1
     leaq stack_top(%rip), %rsp
     xorl %ebp, %ebp
 
@@ -107,12 +99,15 @@ start64:
 /*
  * set_gate(edi = vector, rsi = handler or 0 for the default stub,
  *          edx = attribute byte (P|DPL|type), ecx = IST index 0..7).
- * Writes a 16-byte IDT gate (SDM Vol. 3A 6.14.1, Figure 6-8).
+ * Writes a 16-byte IDT gate (SDM Vol. 3A 6.14.1, Figure 6-8), CS =
+ * SEL_KCODE, through write_gate.
  */
     .globl set_gate
 set_gate:
     pushq %rax
     pushq %rdi
+    pushq %rdx
+    pushq %rcx
     movl %edi, %eax
     testq %rsi, %rsi
     jnz 1f
@@ -123,18 +118,36 @@ set_gate:
 1:  shlq $4, %rax
     leaq idt(%rip), %rdi
     addq %rax, %rdi
+    andl $7, %ecx                   /* byte 4: IST */
+    movb %dl, %ch                   /* byte 5: attributes */
+    movl $SEL_KCODE, %edx
+    call write_gate
+    popq %rcx
+    popq %rdx
+    popq %rdi
+    popq %rax
+    ret
+
+/*
+ * write_gate(rdi = address of a 16-byte gate descriptor, rsi = offset,
+ *            dx = selector, cl = byte 4, ch = byte 5 (P|DPL|type)):
+ * the IA-32e gate layout shared by interrupt/trap gates (SDM Vol. 3A
+ * Figure 6-8; byte 4 holds the IST) and call gates (Figure 5-9): offset
+ * 15:0, selector, bytes 4 and 5, offset 31:16, offset 63:32, dword 3 = 0.
+ * Preserves every register.
+ */
+    .globl write_gate
+write_gate:
+    pushq %rax
     movw %si, (%rdi)
-    movw $SEL_KCODE, 2(%rdi)
-    movb %cl, 4(%rdi)
-    andb $7, 4(%rdi)
-    movb %dl, 5(%rdi)
+    movw %dx, 2(%rdi)
+    movw %cx, 4(%rdi)
     movq %rsi, %rax
     shrq $16, %rax
     movw %ax, 6(%rdi)
     shrq $16, %rax
     movl %eax, 8(%rdi)
     movl $0, 12(%rdi)
-    popq %rdi
     popq %rax
     ret
 
@@ -257,19 +270,11 @@ gdt:
     .quad 0x000092000000ffff        /* 0x40 16-bit data, DPL0, limit 0xFFFF */
     .quad 0, 0                      /* 0x48 TSS (filled at start-up) */
 gdt_end:
-    .balign 8
-    .word 0, 0, 0
     .globl gdt_desc
-gdt_desc:
-    .word gdt_end - gdt - 1
-    .quad gdt
+    PSEUDO_DESC gdt_desc, gdt, (gdt_end - gdt - 1)
 
-    .balign 8
-    .word 0, 0, 0
     .globl idt_desc
-idt_desc:
-    .word 256 * 16 - 1
-    .quad idt
+    PSEUDO_DESC idt_desc, idt, (256 * 16 - 1)
 
     .balign 16
     .globl tss

@@ -18,7 +18,6 @@
  */
 #include "rom.h"
 
-#define APIC       0xfee00000
 #define APIC_TPR   0x80
 #define APIC_EOI   0xb0
 #define APIC_SVR   0xf0
@@ -31,17 +30,9 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    movb $0xff, %al
-    outb %al, $0x21
-    outb %al, $0xa1
-    leaq pd_apic + 7(%rip), %rax    /* PDPT[3] -> 2 MiB UC page at FEE00000 */
-    movq %rax, pdpt + 3*8(%rip)
-    movl $APIC, %eax
-    orq $0x9b, %rax
-    movq %rax, pd_apic + 503*8(%rip)
-    movq %cr3, %rax
-    movq %rax, %cr3
+    PUSH_CALLEE_SAVED
+    MASK_8259
+    call map_apic                   /* lib.S: APIC page at FEE00000, UC */
     movl $APIC, %ebx
     movl $0x1ff, APIC_SVR(%rbx)
     movl $0, APIC_TPR(%rbx)
@@ -99,7 +90,7 @@ c_after:
     CHECK_REG exc_vec(%rip), "IRETQ setting IF: interrupt taken", VEC
     CHECK_REG exc_rip(%rip), "IRETQ: taken before the first instruction at the target", c_after
 
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /* Arm the one-shot timer with IF=0 and wait (bounded) until its vector is
@@ -115,7 +106,3 @@ make_pending:
     decl %ecx
     jnz 1b
 2:  ret
-
-    .bss
-    .balign 4096
-pd_apic: .skip 4096

@@ -27,8 +27,7 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
+    PUSH_CALLEE_SAVED
     cld
 
     /* SRC: bytes 0x00..0xff repeated over two pages. */
@@ -268,8 +267,7 @@ rf4: rep stosq
 2:  CHECK_REG %rcx, "stosq resumed: RCX=0", 0
     CHECK_REG NP+0x18, "stosq resumed: last qword", 0x1122334455667788
 
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
     .section .rodata

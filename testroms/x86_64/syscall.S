@@ -32,26 +32,10 @@
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    PUSH_CALLEE_SAVED
     movq %rsp, saved_ksp(%rip)
 
-    /* Gate 0x82 (DPL3): back from CPL3 to kernel_return. */
-    movl $0x82, %edi
-    leaq back_to_kernel(%rip), %rsi
-    movl $(GATE_INT | GATE_DPL3), %edx
-    xorl %ecx, %ecx
-    call set_gate
-
-    movl $0x83, %edi
-    leaq fixup_cpl0(%rip), %rsi
-    movl $(GATE_INT | GATE_DPL3), %edx
-    xorl %ecx, %ecx
-    call set_gate
+    SET_GATE 0x83, fixup_cpl0(%rip), (GATE_INT | GATE_DPL3)
 
     /* SYSCALL with EFER.SCE = 0: #UD. */
     EXPECT_EXC 1f
@@ -87,12 +71,9 @@ sr_nc_done:
     CHECK_REG exc_cs(%rip), "sysret non-canonical: taken at CPL0 (saved CS)", SEL_KCODE
     CHECK_REG exc_rip(%rip), "sysret non-canonical: RIP of the SYSRET", sr_nc
 
-    /* To CPL3 with SYSRET. */
-    leaq user64(%rip), %rcx
-    movq $(2 | F_CF | F_ZF), %r11
-    leaq user_stack_top(%rip), %rsp
-    sysretq
-kernel_return:                      /* back_to_kernel jumps here */
+    /* To CPL3 with SYSRET; back by SYSCALL with RAX = 1. */
+    leaq to_user64(%rip), %rdi
+    call user_call
     CHECK_REG u_cs(%rip), "sysretq: CS = STAR[63:48]+16 | 3", SEL_UCODE|3
     CHECK_REG u_ss(%rip), "sysretq: SS = STAR[63:48]+8 | 3", SEL_UDATA|3
     CHECK_REG u_flags(%rip), "sysretq: RFLAGS from R11", 2|F_CF|F_ZF
@@ -106,35 +87,39 @@ kernel_return:                      /* back_to_kernel jumps here */
     CHECK_REG k_rax(%rip), "syscall: RAX passed through", 0x1234
     CHECK_REG u_flags2(%rip), "sysretq back: RFLAGS restored from R11 (CF DF)", USER_FLAGS
     CHECK_REG u_rbx(%rip), "after syscall round trip: RBX preserved", 0xfeedf00d
-    CHECK_REG u_sysret_vec(%rip), "sysret at CPL3: #GP", 13
-    CHECK_REG u_sysret_err(%rip), "sysret at CPL3: error code 0", 0
+    CHECK_REG u_sysret(%rip), "sysret at CPL3: #GP", 13
+    CHECK_REG u_sysret + 8(%rip), "sysret at CPL3: error code 0", 0
     CHECK_REG u_done(%rip), "user code reached the end", 1
 
-    /* SYSRET without REX.W: compatibility mode. */
-    movl $compat_user, %ecx
-    movq $0xffffffff00000000, %rax
-    orq %rax, %rcx                  /* RIP := ECX: upper half ignored */
-    movq $2, %r11
-    leaq user_stack_top(%rip), %rsp
-    sysretl
-kernel_return32:
+    /* SYSRET without REX.W: compatibility mode; back by int $USER_RET_VEC. */
+    leaq to_compat_user(%rip), %rdi
+    call user_call
     CHECK_REG u32_cs(%rip), "sysretl: CS = STAR[63:48] | 3 (compatibility mode)", SEL_UCODE32|3
     CHECK_REG u32_ss(%rip), "sysretl: SS = STAR[63:48]+8 | 3", SEL_UDATA|3
     CHECK_REG u32_eip(%rip), "sysretl: RIP = ECX (32-bit code runs)", compat_user
-    CHECK_REG u32_cs_k(%rip), "int from compatibility mode: saved CS", SEL_UCODE32|3
+    CHECK_REG user_ret_cs(%rip), "int from compatibility mode: saved CS", SEL_UCODE32|3
 
     movl $EFER, %ecx
     rdmsr
     andl $~1, %eax
     wrmsr
     movq saved_ksp(%rip), %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
+
+/* user_call launchers: SYSRET to 64-bit and to compatibility mode. */
+to_user64:
+    leaq user64(%rip), %rcx
+    movq $(2 | F_CF | F_ZF), %r11
+    leaq user_stack_top(%rip), %rsp
+    sysretq
+to_compat_user:
+    movl $compat_user, %ecx
+    movq $0xffffffff00000000, %rax
+    orq %rax, %rcx                  /* RIP := ECX: upper half ignored */
+    movq $2, %r11
+    leaq user_stack_top(%rip), %rsp
+    sysretl
 
 /* SYSCALL entry: RSP is still the user's. RAX=1 means "done". */
 syscall_entry:
@@ -153,30 +138,12 @@ syscall_entry:
     subq %rbp, %rdx                 /* user put its RSP in RBP */
     movq %rdx, k_rsp_delta(%rip)
     sysretq
-1:  movq saved_ksp(%rip), %rsp
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
-    jmp kernel_return
+1:  jmp user_return
 
 fixup_cpl0:                         /* int $0x83 from CPL3 */
     movq saved_ksp(%rip), %rsp
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
+    LOAD_DATA_SEGS SEL_KDATA
     jmp sr_nc_done
-
-back_to_kernel:                     /* int $0x82 from compatibility mode */
-    movq 8(%rsp), %rax
-    movq %rax, u32_cs_k(%rip)
-    movq saved_ksp(%rip), %rsp
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
-    jmp kernel_return32
 
 /* CPL3, 64-bit. */
 user64:
@@ -198,13 +165,7 @@ after_syscall:
     popq u_flags2(%rip)
     cld
     movq %rbx, u_rbx(%rip)
-    EXPECT_EXC 1f
-    sysretq                         /* CPL3: #GP(0) */
-1:  DISARM
-    movq exc_vec(%rip), %rax
-    movq %rax, u_sysret_vec(%rip)
-    movq exc_err(%rip), %rax
-    movq %rax, u_sysret_err(%rip)
+    TRY u_sysret, sysretq           /* CPL3: #GP(0) */
     movq $1, u_done(%rip)
     movq $1, %rax
     syscall
@@ -219,7 +180,7 @@ compat_user:
     movl %eax, u32_eip
     movw %cs, u32_cs
     movw %ss, u32_ss
-    int $0x82
+    int $USER_RET_VEC
     ud2
     .code64
 
@@ -233,8 +194,7 @@ u_flags2:     .quad -1
 u_rsp:        .quad -1
 u_rbx:        .quad -1
 u_done:       .quad 0
-u_sysret_vec: .quad -1
-u_sysret_err: .quad -1
+u_sysret:     .quad -1, -1, 0      /* vector, error code, RIP (rom.h TRY) */
 k_cs:         .quad -1
 k_ss:         .quad -1
 k_rcx:        .quad -1
@@ -245,9 +205,3 @@ k_rax:        .quad -1
 u32_cs:       .quad 0
 u32_ss:       .quad 0
 u32_eip:      .quad 0
-u32_cs_k:     .quad -1
-
-    .bss
-    .balign 16
-    .skip 4096
-user_stack_top:

@@ -27,34 +27,12 @@
 #define SYSENTER_EIP  0x176
 #define HIGH_RSP      0x0000123456789000
 
-/* WRMSR from a 64-bit register (clobbers RAX RCX RDX). */
-.macro WRMSR_REG msr, reg
-    movq \reg, %rax
-    movq \reg, %rdx
-    shrq $32, %rdx
-    movl $\msr, %ecx
-    wrmsr
-.endm
-/* RDMSR into RAX (64-bit; clobbers RCX RDX). */
-.macro RDMSR_RAX msr
-    movl $\msr, %ecx
-    rdmsr
-    shlq $32, %rdx
-    orq %rdx, %rax
-.endm
 
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
-    movb $0xff, %al                 /* 8259s masked: user code runs with IF=1 */
-    outb %al, $0x21
-    outb %al, $0xa1
+    PUSH_CALLEE_SAVED
+    MASK_8259                      /* 8259s masked: user code runs with IF=1 */
 
 /* ------------------------------------------------------------- MSRs */
     xorl %ebx, %ebx
@@ -101,9 +79,7 @@ se0: sysenter
     CHECK_REG rec_rsp(%rip), "CPL0 SYSENTER: RSP = all 64 bits of SYSENTER_ESP", HIGH_RSP
     CHECK_REG rec_cs(%rip), "CPL0 SYSENTER: CS = SYSENTER_CS", SEL_KCODE
     CHECK_REG rec_ss(%rip), "CPL0 SYSENTER: SS = SYSENTER_CS + 8", SEL_KDATA
-    movq rec_flags(%rip), %rax
-    andq $(F_IF | F_CF), %rax
-    CHECK "CPL0 SYSENTER: IF cleared, CF kept", F_CF
+    CHECK_MASKED rec_flags(%rip), "CPL0 SYSENTER: IF cleared, CF kept", (F_IF | F_CF), F_CF
 
 /* -------------------------------------------- SYSEXIT 64-bit and back */
     leaq kstack_top(%rip), %rbx
@@ -122,20 +98,16 @@ sx64: sysexitq
     movq u_rsp(%rip), %rax
     subq %rcx, %rax
     CHECK "SYSEXIT (REX.W): RSP = RCX", 0
-    movq u_flags(%rip), %rax
-    andq $F_IF, %rax
-    CHECK "SYSEXIT: RFLAGS unchanged (IF=1 at CPL3)", F_IF
+    CHECK_MASKED u_flags(%rip), "SYSEXIT: RFLAGS unchanged (IF=1 at CPL3)", F_IF, F_IF
     CHECK_REG u_exc(%rip), "SYSEXIT at CPL3: #GP", 13
-    CHECK_REG u_err(%rip), "SYSEXIT at CPL3: error code 0", 0
+    CHECK_REG u_exc + 8(%rip), "SYSEXIT at CPL3: error code 0", 0
     CHECK_REG rec_cs(%rip), "CPL3 SYSENTER: CS = SYSENTER_CS (CPL0)", SEL_KCODE
     CHECK_REG rec_ss(%rip), "CPL3 SYSENTER: SS = SYSENTER_CS + 8", SEL_KDATA
     leaq kstack_top(%rip), %rcx
     movq rec_rsp(%rip), %rax
     subq %rcx, %rax
     CHECK "CPL3 SYSENTER: RSP = SYSENTER_ESP", 0
-    movq rec_flags(%rip), %rax
-    andq $F_IF, %rax
-    CHECK "CPL3 SYSENTER: IF cleared", 0
+    CHECK_MASKED rec_flags(%rip), "CPL3 SYSENTER: IF cleared", F_IF, 0
 
 /* ------------------------------------ SYSEXIT to compatibility mode */
     movq %rsp, saved_ksp(%rip)
@@ -179,12 +151,7 @@ sx_nc: sysexitq
     CHECK_REG exc_vec(%rip), "SYSEXIT (REX.W) with non-canonical RCX: #GP", 13
     CHECK_REG exc_cs(%rip), "non-canonical RCX: taken at CPL0", SEL_KCODE
 
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /*
@@ -200,10 +167,7 @@ entry_record:
     movq %rax, rec_cs(%rip)
     movq %ss, %rax
     movq %rax, rec_ss(%rip)
-    movl $SEL_KDATA, %eax
-    movw %ax, %ss
-    movw %ax, %ds
-    movw %ax, %es
+    LOAD_DATA_SEGS SEL_KDATA
     jmp *ret_addr(%rip)
 
 /* 64-bit user code (CPL3). */
@@ -219,13 +183,7 @@ user64:
     movw %ax, %ss                   /* a valid SS for the IRETQ of the #GP */
     leaq ustack_top(%rip), %rcx
     leaq user64(%rip), %rdx
-    EXPECT_EXC 1f
-    sysexitq                        /* CPL3: #GP(0) */
-1:  DISARM
-    movq exc_vec(%rip), %rax
-    movq %rax, u_exc(%rip)
-    movq exc_err(%rip), %rax
-    movq %rax, u_err(%rip)
+    TRY u_exc, sysexitq             /* CPL3: #GP(0) */
     sysenter
     ud2
 
@@ -257,8 +215,7 @@ u_cs:      .quad -1
 u_ss:      .quad -1
 u_rsp:     .quad -1
 u_flags:   .quad -1
-u_exc:     .quad -1
-u_err:     .quad -1
+u_exc:     .quad -1, -1, 0     /* vector, error code, RIP (rom.h TRY) */
 u_ran32:   .quad 0
 
     .bss

@@ -27,29 +27,11 @@
 #define GS_BASE         0xc0000101
 #define KERNEL_GS_BASE  0xc0000102
 
-/* WRMSR64 msr, reg: write the 64-bit register to the MSR. */
-.macro WRMSR_REG msr, reg
-    movq \reg, %rax
-    movq \reg, %rdx
-    shrq $32, %rdx
-    movl $\msr, %ecx
-    wrmsr
-.endm
-/* RDMSR into RAX (64-bit). */
-.macro RDMSR_RAX msr
-    movl $\msr, %ecx
-    rdmsr
-    shlq $32, %rdx
-    movl %eax, %eax
-    orq %rdx, %rax
-.endm
 
     .text
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
+    PUSH_CALLEE_SAVED
 
 /* ------------------------------------------------------- FS / GS bases */
     leaq fsbuf(%rip), %rbx
@@ -231,9 +213,7 @@ no_cx16:
     movzbl %al, %eax
     CHECK "RDTSC increases across 100000 loop iterations", 1
 
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
     .data

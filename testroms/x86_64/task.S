@@ -1,7 +1,7 @@
 /*
  * testroms/x86_64/task.S - hardware task switching in legacy 32-bit
- * protected mode (paging off). Leaves long mode as modes.S does (SDM Vol. 3A
- * 10.8.5.4), runs with its own GDT/IDT/TSSs, records results in res32, comes
+ * protected mode (paging off). Leaves long mode as modes.S does (lib.S
+ * run_legacy32, SDM Vol. 3A 10.8.5.4), runs with its own GDT/IDT/TSSs, records results in res32, comes
  * back to 64-bit mode and checks them.
  *  - SDM Vol. 3A 7.2.1 (32-bit TSS layout: link 0, EIP 20H, EFLAGS 24H,
  *    EAX..EDI 28H-44H, ES CS SS DS FS GS 48H-5CH), 7.2.2 (busy flag: type 9
@@ -40,8 +40,6 @@
  * task's EIP for a fault after the commit point.
  */
 #include "rom.h"
-
-#define EFER      0xc0000080
 
 /* Legacy GDT (gdt32): 0x08/0x10 match rom.h's SEL_KCODE/SEL_KDATA. */
 #define S_CODE64  0x08
@@ -171,17 +169,45 @@
 #define R_T_BACK_TR    91
 #define R_COUNT        92
 
+/* TRY_TASK vslot, eslot, insn...: arm the legacy-mode recorder (resume32,
+ * R_VEC = -1), run the instruction, which must fault (else `unexpected`),
+ * then copy R_VEC and R_ERR to the result slots vslot and eslot (clobbers
+ * EAX). */
+.macro TRY_TASK vslot:req, eslot:req, insn:vararg
+    movl $.Ltry_task\@, resume32
+    movl $-1, R(R_VEC)
+    \insn
+    jmp unexpected
+.Ltry_task\@:
+    movl R(R_VEC), %eax
+    movl %eax, R(\vslot)
+    movl R(R_ERR), %eax
+    movl %eax, R(\eslot)
+.endm
+
+/* Results of the legacy-mode code, checked in 64-bit mode. */
+#define RES(n) (res32 + 4 * (n))(%rip)
+/* CHECK_RES n, "desc", expected: CHECK the dword res32[n]. CHECK_RES_AT n,
+ * "desc", label: CHECK that res32[n] is the address of label (1 = yes).
+ * Clobber RAX (and RDX). */
+.macro CHECK_RES n:req, desc:req, exp:req
+    movl RES(\n), %eax
+    CHECK "\desc", \exp
+.endm
+.macro CHECK_RES_AT n:req, desc:req, label:req
+    movl RES(\n), %eax
+    leaq \label(%rip), %rdx
+    cmpq %rdx, %rax
+    sete %al
+    movzbl %al, %eax
+    CHECK "\desc", 1
+.endm
+
     .text
     .code64
     .globl test_main
 test_main:
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
-    movq %rsp, saved_rsp64(%rip)
+    PUSH_CALLEE_SAVED
 
     /* IA-32e mode has no task switches (SDM Vol. 3A 7.7; Vol. 2A JMP,
      * INT n, IRET): far JMP to a TSS -> #GP(TSS selector); a task gate
@@ -228,78 +254,41 @@ lm_jmp_tss:
     rep stosl
     movl $0, res32(%rip)
 
-    pushq $SEL_KCODE32              /* to compatibility mode */
-    leaq compat_entry(%rip), %rax
-    pushq %rax
-    lretq
+    movl $pm_entry, %edi            /* lib.S: legacy protected mode and back */
+    call run_legacy32               /* (it reloads start.S's GDT and IDT) */
+    jmp lm_back
 
-/* --------------------------------------------- compatibility mode -> PM */
+/* --------------------------------------------- legacy PM (run_legacy32) */
     .code32
-compat_entry:
-    movl %cr0, %eax
-    andl $0x7fffffff, %eax          /* CR0.PG = 0: leaves IA-32e mode */
-    movl %eax, %cr0
-    jmp 1f
-1:  movl $EFER, %ecx
-    rdmsr
-    andl $~0x100, %eax              /* EFER.LME = 0 */
-    wrmsr
+pm_entry:
+    movl %esp, pm_saved_esp
     call build_tables
     lgdtl gdt32_desc
     lidtl idt32_desc
     ljmpl $S_CODE32, $pm32
 pm32:
-    movl $S_DATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
-    movw %ax, %fs
-    movw %ax, %gs
+    LOAD_DATA_SEGS S_DATA, 1
     movl $stack_main_top, %esp
     movw $S_TMAIN, %ax
     ltr %ax
 
     /* ---------------- faults before the commit point (interrupt gates) */
-    movl $1f, resume32              /* limit 60H < 67H: #TS(new TSS) */
-    movl $-1, R(R_VEC)
-    ljmpl $S_TSMALL, $0
-    jmp unexpected
-1:  movl R(R_VEC), %eax
-    movl %eax, R(R_TS_SMALL_V)
-    movl R(R_ERR), %eax
-    movl %eax, R(R_TS_SMALL_E)
+    /* limit 60H < 67H: #TS(new TSS) */
+    TRY_TASK R_TS_SMALL_V, R_TS_SMALL_E, ljmpl $S_TSMALL, $0
 
-    movl $1f, resume32              /* JMP to the running (busy) TSS: #GP(TSS) */
-    movl $-1, R(R_VEC)
-    ljmpl $S_TMAIN, $0
-    jmp unexpected
-1:  movl R(R_VEC), %eax
-    movl %eax, R(R_GP_BUSY_V)
-    movl R(R_ERR), %eax
-    movl %eax, R(R_GP_BUSY_E)
+    /* JMP to the running (busy) TSS: #GP(TSS) */
+    TRY_TASK R_GP_BUSY_V, R_GP_BUSY_E, ljmpl $S_TMAIN, $0
 
-    movl $1f, resume32              /* CALL to a not-present TSS: #NP(TSS) */
-    movl $-1, R(R_VEC)
-    lcall $S_TNP, $0
-    jmp unexpected
-1:  movl R(R_VEC), %eax
-    movl %eax, R(R_NP_V)
-    movl R(R_ERR), %eax
-    movl %eax, R(R_NP_E)
+    /* CALL to a not-present TSS: #NP(TSS) */
+    TRY_TASK R_NP_V, R_NP_E, lcall $S_TNP, $0
     movl R(R_FTR), %eax
     movl %eax, R(R_FAULT_TR)        /* still the old task */
 
-    movl $1f, resume32              /* IRET, NT=1, link = available TSS A: #TS(link) */
-    movl $-1, R(R_VEC)
+    /* IRET, NT=1, link = available TSS A: #TS(link) */
     movl $S_TA, tss_main
     pushl $0x4002
     popfl
-    iretl
-    jmp unexpected
-1:  movl R(R_VEC), %eax
-    movl %eax, R(R_IRET_V)
-    movl R(R_ERR), %eax
-    movl %eax, R(R_IRET_E)
+    TRY_TASK R_IRET_V, R_IRET_E, iretl
     movl $0, tss_main
 
     /* ---------------- JMP to TSS A (not nested) */
@@ -401,14 +390,7 @@ after_call16:
     movl %eax, R(R_S_BACK_TYPE)
     str %eax
     movl %eax, R(R_S_BACK_TR)
-    movl $1f, resume32
-    movl $-1, R(R_VEC)
-    ljmpl $S_T16SMALL, $0
-    jmp unexpected
-1:  movl R(R_VEC), %eax
-    movl %eax, R(R_S_SMALL_V)
-    movl R(R_ERR), %eax
-    movl %eax, R(R_S_SMALL_E)
+    TRY_TASK R_S_SMALL_V, R_S_SMALL_E, ljmpl $S_T16SMALL, $0
 
     /* ---------------- post-commit fault: bad DS in the new TSS */
     movl $post_resume, resume32
@@ -746,238 +728,108 @@ bad_task_entry:                     /* never runs: DS is bad */
 /* --------------------------------------------- back: PM -> long mode */
 back_to_long:
     cli
-    movl $S_DATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
-    movl saved_rsp64, %esp
+    LOAD_DATA_SEGS S_DATA
+    movl pm_saved_esp, %esp
     clts
-    movl $EFER, %ecx
-    rdmsr
-    orl $0x100, %eax                /* EFER.LME (CR4.PAE and CR3 still set) */
-    wrmsr
-    movl %cr0, %eax
-    orl $0x80000000, %eax
-    movl %eax, %cr0
-    ljmpl $S_CODE64, $lm_back
+    ret                             /* from pm_entry, to run_legacy32 */
 
     .code64
 lm_back:
-    lgdt gdt_desc(%rip)
-    lidt idt_desc(%rip)
-    movl $SEL_KDATA, %eax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
-    movw %ax, %fs
-    movw %ax, %gs
-    pushq $SEL_KCODE
-    leaq 1f(%rip), %rax
-    pushq %rax
-    lretq
-1:  movq saved_rsp64(%rip), %rsp
     andb $~2, gdt + SEL_TSS + 5(%rip)   /* the 64-bit TSS is marked busy: LTR again */
     movw $SEL_TSS, %ax
     ltr %ax
     PRINT "back in 64-bit mode"
 
-#define RES(n) (res32 + 4 * (n))(%rip)
-    movl RES(R_UNEXP), %eax
-    CHECK "no unexpected event in legacy mode", 0
-    movl RES(R_DONE), %eax
-    CHECK "legacy-mode part ran to the end", 0x600d
+    CHECK_RES R_UNEXP, "no unexpected event in legacy mode", 0
+    CHECK_RES R_DONE, "legacy-mode part ran to the end", 0x600d
 
-    movl RES(R_TS_SMALL_V), %eax
-    CHECK "JMP to a TSS with limit 60H: #TS", 10
-    movl RES(R_TS_SMALL_E), %eax
-    CHECK "... error code = new TSS selector", S_TSMALL
-    movl RES(R_GP_BUSY_V), %eax
-    CHECK "JMP to the busy current TSS: #GP", 13
-    movl RES(R_GP_BUSY_E), %eax
-    CHECK "... error code = TSS selector", S_TMAIN
-    movl RES(R_NP_V), %eax
-    CHECK "CALL to a not-present TSS: #NP", 11
-    movl RES(R_NP_E), %eax
-    CHECK "... error code = TSS selector", S_TNP
-    movl RES(R_FAULT_TR), %eax
-    CHECK "... raised in the old task (TR unchanged)", S_TMAIN
-    movl RES(R_IRET_V), %eax
-    CHECK "IRET NT=1 with link -> available TSS: #TS", 10
-    movl RES(R_IRET_E), %eax
-    CHECK "... error code = link selector", S_TA
+    CHECK_RES R_TS_SMALL_V, "JMP to a TSS with limit 60H: #TS", 10
+    CHECK_RES R_TS_SMALL_E, "... error code = new TSS selector", S_TSMALL
+    CHECK_RES R_GP_BUSY_V, "JMP to the busy current TSS: #GP", 13
+    CHECK_RES R_GP_BUSY_E, "... error code = TSS selector", S_TMAIN
+    CHECK_RES R_NP_V, "CALL to a not-present TSS: #NP", 11
+    CHECK_RES R_NP_E, "... error code = TSS selector", S_TNP
+    CHECK_RES R_FAULT_TR, "... raised in the old task (TR unchanged)", S_TMAIN
+    CHECK_RES R_IRET_V, "IRET NT=1 with link -> available TSS: #TS", 10
+    CHECK_RES R_IRET_E, "... error code = link selector", S_TA
 
-    movl RES(R_A_EAX), %eax
-    CHECK "JMP task A: EAX loaded from its TSS", 0xa0a0a0a0
-    movl RES(R_A_FL), %eax
-    CHECK "JMP task A: EFLAGS from its TSS, NT=0", 0x0802
-    movl RES(R_A_TR), %eax
-    CHECK "JMP task A: TR = TSS A", S_TA
-    movl RES(R_A_TS), %eax
-    CHECK "JMP task A: CR0.TS set by the switch", 8
-    movl RES(R_A_MAIN_TYPE), %eax
-    CHECK "JMP task A: old TSS descriptor not busy (89H)", 0x89
-    movl RES(R_A_A_TYPE), %eax
-    CHECK "JMP task A: new TSS descriptor busy (8BH)", 0x8b
-    movl RES(R_A_LINK), %eax
-    CHECK "JMP task A: link field not written", 0
-    movl RES(R_A_ESP), %eax
-    CHECK "JMP task A: ESP from its TSS", stack_a_top
-    movl RES(R_M_EIP), %eax
-    leaq after_jmp_a(%rip), %rdx
-    cmpq %rdx, %rax
-    sete %al
-    movzbl %al, %eax
-    CHECK "old TSS: EIP = instruction after the JMP", 1
-    movl RES(R_M_FL), %eax
-    CHECK "old TSS: EFLAGS saved, NT unchanged by JMP (Table 7-2)", 0x4003
-    movl RES(R_M_EAX), %eax
-    CHECK "old TSS: EAX", 0x11111111
-    movl RES(R_M_ECX), %eax
-    CHECK "old TSS: ECX", 0x33333333
-    movl RES(R_M_EBX), %eax
-    CHECK "old TSS: EBX", 0x22222222
+    CHECK_RES R_A_EAX, "JMP task A: EAX loaded from its TSS", 0xa0a0a0a0
+    CHECK_RES R_A_FL, "JMP task A: EFLAGS from its TSS, NT=0", 0x0802
+    CHECK_RES R_A_TR, "JMP task A: TR = TSS A", S_TA
+    CHECK_RES R_A_TS, "JMP task A: CR0.TS set by the switch", 8
+    CHECK_RES R_A_MAIN_TYPE, "JMP task A: old TSS descriptor not busy (89H)", 0x89
+    CHECK_RES R_A_A_TYPE, "JMP task A: new TSS descriptor busy (8BH)", 0x8b
+    CHECK_RES R_A_LINK, "JMP task A: link field not written", 0
+    CHECK_RES R_A_ESP, "JMP task A: ESP from its TSS", stack_a_top
+    CHECK_RES_AT R_M_EIP, "old TSS: EIP = instruction after the JMP", after_jmp_a
+    CHECK_RES R_M_FL, "old TSS: EFLAGS saved, NT unchanged by JMP (Table 7-2)", 0x4003
+    CHECK_RES R_M_EAX, "old TSS: EAX", 0x11111111
+    CHECK_RES R_M_ECX, "old TSS: ECX", 0x33333333
+    CHECK_RES R_M_EBX, "old TSS: EBX", 0x22222222
     movl RES(R_M_ESP), %eax
     movl RES(R_MAIN_ESP), %edx
     subl %edx, %eax
     CHECK "old TSS: ESP", 0
-    movl RES(R_M_EBP), %eax
-    CHECK "old TSS: EBP", 0x77777777
-    movl RES(R_M_ESI), %eax
-    CHECK "old TSS: ESI", 0x55555555
-    movl RES(R_M_EDI), %eax
-    CHECK "old TSS: EDI", 0x66666666
-    movl RES(R_M_ES), %eax
-    CHECK "old TSS: ES", S_DATA
-    movl RES(R_M_CS), %eax
-    CHECK "old TSS: CS", S_CODE32
-    movl RES(R_M_SS), %eax
-    CHECK "old TSS: SS", S_DATA
-    movl RES(R_BACK_EAX), %eax
-    CHECK "JMP back: EAX restored from the old TSS", 0x11111111
-    movl RES(R_BACK_EDI), %eax
-    CHECK "JMP back: EDI restored", 0x66666666
-    movl RES(R_BACK_FL), %eax
-    CHECK "JMP back: EFLAGS restored (NT from the TSS)", 0x4003
-    movl RES(R_BACK_MTYPE), %eax
-    CHECK "JMP back: main TSS busy again", 0x8b
-    movl RES(R_BACK_ATYPE), %eax
-    CHECK "JMP back: TSS A not busy", 0x89
-    movl RES(R_BACK_TR), %eax
-    CHECK "JMP back: TR = main TSS", S_TMAIN
-    movl RES(R_A_SAVED_EIP), %eax
-    leaq task_a_after_jmp(%rip), %rdx
-    cmpq %rdx, %rax
-    sete %al
-    movzbl %al, %eax
-    CHECK "TSS A: saved EIP = after its JMP", 1
+    CHECK_RES R_M_EBP, "old TSS: EBP", 0x77777777
+    CHECK_RES R_M_ESI, "old TSS: ESI", 0x55555555
+    CHECK_RES R_M_EDI, "old TSS: EDI", 0x66666666
+    CHECK_RES R_M_ES, "old TSS: ES", S_DATA
+    CHECK_RES R_M_CS, "old TSS: CS", S_CODE32
+    CHECK_RES R_M_SS, "old TSS: SS", S_DATA
+    CHECK_RES R_BACK_EAX, "JMP back: EAX restored from the old TSS", 0x11111111
+    CHECK_RES R_BACK_EDI, "JMP back: EDI restored", 0x66666666
+    CHECK_RES R_BACK_FL, "JMP back: EFLAGS restored (NT from the TSS)", 0x4003
+    CHECK_RES R_BACK_MTYPE, "JMP back: main TSS busy again", 0x8b
+    CHECK_RES R_BACK_ATYPE, "JMP back: TSS A not busy", 0x89
+    CHECK_RES R_BACK_TR, "JMP back: TR = main TSS", S_TMAIN
+    CHECK_RES_AT R_A_SAVED_EIP, "TSS A: saved EIP = after its JMP", task_a_after_jmp
 
-    movl RES(R_T_COUNT), %eax
-    CHECK "JMP to a TSS with T = 1: one #DB", 1
-    movl RES(R_T_AT_ENTRY), %eax
-    CHECK "... delivered before the new task's first instruction", 1
+    CHECK_RES R_T_COUNT, "JMP to a TSS with T = 1: one #DB", 1
+    CHECK_RES R_T_AT_ENTRY, "... delivered before the new task's first instruction", 1
     movl RES(R_T_DR6), %eax
     shrl $15, %eax
     andl $1, %eax
     CHECK "... DR6.BT set", 1
-    movl RES(R_T_EIP), %eax
-    leaq task_t_entry(%rip), %rdx
-    cmpq %rdx, %rax
-    sete %al
-    movzbl %al, %eax
-    CHECK "... pushed EIP = the new task's first instruction", 1
-    movl RES(R_T_TR), %eax
-    CHECK "... raised in the new task (TR = its TSS)", S_TT
-    movl RES(R_T_BACK_TR), %eax
-    CHECK "... and JMP back to the main task", S_TMAIN
+    CHECK_RES_AT R_T_EIP, "... pushed EIP = the new task's first instruction", task_t_entry
+    CHECK_RES R_T_TR, "... raised in the new task (TR = its TSS)", S_TT
+    CHECK_RES R_T_BACK_TR, "... and JMP back to the main task", S_TMAIN
 
-    movl RES(R_B_FL), %eax
-    CHECK "CALL gate -> task B: EFLAGS.NT set", 0x4002
-    movl RES(R_B_LINK), %eax
-    CHECK "CALL gate -> task B: link = caller's TSS", S_TMAIN
-    movl RES(R_B_TR), %eax
-    CHECK "CALL gate -> task B: TR = TSS B (not the gate)", S_TB
-    movl RES(R_B_MTYPE), %eax
-    CHECK "CALL: caller's TSS stays busy", 0x8b
-    movl RES(R_B_BTYPE), %eax
-    CHECK "CALL: TSS B busy", 0x8b
-    movl RES(R_B_MAIN_EIP), %eax
-    leaq after_call_b(%rip), %rdx
-    cmpq %rdx, %rax
-    sete %al
-    movzbl %al, %eax
-    CHECK "CALL: caller's saved EIP = after the CALL", 1
-    movl RES(R_C_FL), %eax
-    CHECK "IRET back: caller's EFLAGS (NT=0) restored", 0x2
-    movl RES(R_C_TR), %eax
-    CHECK "IRET back: TR = main TSS", S_TMAIN
-    movl RES(R_C_BTYPE), %eax
-    CHECK "IRET back: TSS B no longer busy", 0x89
-    movl RES(R_C_MTYPE), %eax
-    CHECK "IRET back: main TSS still busy", 0x8b
-    movl RES(R_C_B_SAVED_FL), %eax
-    CHECK "IRET: NT cleared in task B's saved EFLAGS", 0x2
-    movl RES(R_C_B_SAVED_EIP), %eax
-    leaq task_b_after_iret(%rip), %rdx
-    cmpq %rdx, %rax
-    sete %al
-    movzbl %al, %eax
-    CHECK "IRET: task B's saved EIP = after its IRET", 1
+    CHECK_RES R_B_FL, "CALL gate -> task B: EFLAGS.NT set", 0x4002
+    CHECK_RES R_B_LINK, "CALL gate -> task B: link = caller's TSS", S_TMAIN
+    CHECK_RES R_B_TR, "CALL gate -> task B: TR = TSS B (not the gate)", S_TB
+    CHECK_RES R_B_MTYPE, "CALL: caller's TSS stays busy", 0x8b
+    CHECK_RES R_B_BTYPE, "CALL: TSS B busy", 0x8b
+    CHECK_RES_AT R_B_MAIN_EIP, "CALL: caller's saved EIP = after the CALL", after_call_b
+    CHECK_RES R_C_FL, "IRET back: caller's EFLAGS (NT=0) restored", 0x2
+    CHECK_RES R_C_TR, "IRET back: TR = main TSS", S_TMAIN
+    CHECK_RES R_C_BTYPE, "IRET back: TSS B no longer busy", 0x89
+    CHECK_RES R_C_MTYPE, "IRET back: main TSS still busy", 0x8b
+    CHECK_RES R_C_B_SAVED_FL, "IRET: NT cleared in task B's saved EFLAGS", 0x2
+    CHECK_RES_AT R_C_B_SAVED_EIP, "IRET: task B's saved EIP = after its IRET", task_b_after_iret
 
-    movl RES(R_I_FL), %eax
-    CHECK "INT 0x40 task gate: NT set in the new task", 0x4002
-    movl RES(R_I_LINK), %eax
-    CHECK "INT 0x40 task gate: link = interrupted TSS", S_TMAIN
-    movl RES(R_I_TR), %eax
-    CHECK "INT 0x40 task gate: TR", S_TINT
-    movl RES(R_I_ESP), %eax
-    CHECK "INT 0x40 task gate: nothing pushed", stack_int_top
-    movl RES(R_I_MAIN_EIP), %eax
-    leaq after_int40(%rip), %rdx
-    cmpq %rdx, %rax
-    sete %al
-    movzbl %al, %eax
-    CHECK "INT 0x40: saved EIP = next instruction", 1
-    movl RES(R_I_BACK_FL), %eax
-    CHECK "INT 0x40 IRET back: EFLAGS", 0x2
-    movl RES(R_I_BACK_TYPE), %eax
-    CHECK "INT 0x40 IRET back: handler TSS not busy", 0x89
+    CHECK_RES R_I_FL, "INT 0x40 task gate: NT set in the new task", 0x4002
+    CHECK_RES R_I_LINK, "INT 0x40 task gate: link = interrupted TSS", S_TMAIN
+    CHECK_RES R_I_TR, "INT 0x40 task gate: TR", S_TINT
+    CHECK_RES R_I_ESP, "INT 0x40 task gate: nothing pushed", stack_int_top
+    CHECK_RES_AT R_I_MAIN_EIP, "INT 0x40: saved EIP = next instruction", after_int40
+    CHECK_RES R_I_BACK_FL, "INT 0x40 IRET back: EFLAGS", 0x2
+    CHECK_RES R_I_BACK_TYPE, "INT 0x40 IRET back: handler TSS not busy", 0x89
 
-    movl RES(R_E_ERR), %eax
-    CHECK "#GP task gate: error code on the new stack", BAD_SEL
-    movl RES(R_E_ESP), %eax
-    CHECK "#GP task gate: 4-byte push", (stack_exc_top-4)
-    movl RES(R_E_MAIN_EIP), %eax
-    leaq gp_insn(%rip), %rdx
-    cmpq %rdx, %rax
-    sete %al
-    movzbl %al, %eax
-    CHECK "#GP task gate: saved EIP = faulting instruction", 1
-    movl RES(R_E_FL), %eax
-    CHECK "#GP task gate: NT set", 0x4002
-    movl RES(R_E_BACK_DS), %eax
-    CHECK "#GP task gate: DS restored (load never happened)", S_DATA
+    CHECK_RES R_E_ERR, "#GP task gate: error code on the new stack", BAD_SEL
+    CHECK_RES R_E_ESP, "#GP task gate: 4-byte push", (stack_exc_top-4)
+    CHECK_RES_AT R_E_MAIN_EIP, "#GP task gate: saved EIP = faulting instruction", gp_insn
+    CHECK_RES R_E_FL, "#GP task gate: NT set", 0x4002
+    CHECK_RES R_E_BACK_DS, "#GP task gate: DS restored (load never happened)", S_DATA
 
-    movl RES(R_D_ERR), %eax
-    CHECK "#DF task gate: error code 0", 0
-    movl RES(R_D_ESP), %eax
-    CHECK "#DF task gate: pushed on the #DF task's stack", (stack_df_top-4)
-    movl RES(R_D_TR), %eax
-    CHECK "#DF task gate: TR", S_TDF
-    movl RES(R_D_LINK), %eax
-    CHECK "#DF task gate: link", S_TMAIN
+    CHECK_RES R_D_ERR, "#DF task gate: error code 0", 0
+    CHECK_RES R_D_ESP, "#DF task gate: pushed on the #DF task's stack", (stack_df_top-4)
+    CHECK_RES R_D_TR, "#DF task gate: TR", S_TDF
+    CHECK_RES R_D_LINK, "#DF task gate: link", S_TMAIN
 
-    movl RES(R_P_V), %eax
-    CHECK "bad DS in new TSS: #TS", 10
-    movl RES(R_P_E), %eax
-    CHECK "... error code = DS selector", BAD_SEL
-    movl RES(R_P_TR), %eax
-    CHECK "... raised in the new task (TR = new TSS)", S_TBAD
-    movl RES(R_P_EIP), %eax
-    leaq bad_task_entry(%rip), %rdx
-    cmpq %rdx, %rax
-    sete %al
-    movzbl %al, %eax
-    CHECK "... pushed EIP = new task's first instruction", 1
+    CHECK_RES R_P_V, "bad DS in new TSS: #TS", 10
+    CHECK_RES R_P_E, "... error code = DS selector", BAD_SEL
+    CHECK_RES R_P_TR, "... raised in the new task (TR = new TSS)", S_TBAD
+    CHECK_RES_AT R_P_EIP, "... pushed EIP = new task's first instruction", bad_task_entry
 
     movl RES(R_S_EAX), %eax
     andl $0xffff, %eax
@@ -985,38 +837,23 @@ lm_back:
     movl RES(R_S_FL), %eax
     andl $0xffff, %eax
     CHECK "16-bit TSS: FLAGS loaded, NT set by CALL", 0x4003
-    movl RES(R_S_LINK), %eax
-    CHECK "16-bit TSS: link = caller", S_TMAIN
-    movl RES(R_S_TR), %eax
-    CHECK "16-bit TSS: TR", S_T16
-    movl RES(R_S_TYPE), %eax
-    CHECK "16-bit TSS: busy (83H)", 0x83
-    movl RES(R_S_BACK_IP), %eax
-    CHECK "16-bit TSS: IRET saves IP (after the IRET)", (task16_after_iret-task16_entry)
-    movl RES(R_S_BACK_FL), %eax
-    CHECK "16-bit TSS: IRET saves FLAGS with NT cleared", 0x0003
-    movl RES(R_S_BACK_TYPE), %eax
-    CHECK "16-bit TSS: not busy after IRET (81H)", 0x81
-    movl RES(R_S_BACK_TR), %eax
-    CHECK "16-bit TSS: IRET back to the main TSS", S_TMAIN
-    movl RES(R_S_SMALL_V), %eax
-    CHECK "16-bit TSS with limit 2AH: #TS", 10
-    movl RES(R_S_SMALL_E), %eax
-    CHECK "... error code = TSS selector", S_T16SMALL
+    CHECK_RES R_S_LINK, "16-bit TSS: link = caller", S_TMAIN
+    CHECK_RES R_S_TR, "16-bit TSS: TR", S_T16
+    CHECK_RES R_S_TYPE, "16-bit TSS: busy (83H)", 0x83
+    CHECK_RES R_S_BACK_IP, "16-bit TSS: IRET saves IP (after the IRET)", (task16_after_iret-task16_entry)
+    CHECK_RES R_S_BACK_FL, "16-bit TSS: IRET saves FLAGS with NT cleared", 0x0003
+    CHECK_RES R_S_BACK_TYPE, "16-bit TSS: not busy after IRET (81H)", 0x81
+    CHECK_RES R_S_BACK_TR, "16-bit TSS: IRET back to the main TSS", S_TMAIN
+    CHECK_RES R_S_SMALL_V, "16-bit TSS with limit 2AH: #TS", 10
+    CHECK_RES R_S_SMALL_E, "... error code = TSS selector", S_T16SMALL
 
-    movq saved_rsp64(%rip), %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbp
-    popq %rbx
+    POP_CALLEE_SAVED
     ret
 
 /* --------------------------------------------- data */
     .data
     .balign 8
-saved_rsp64: .quad 0
+pm_saved_esp: .quad 0
 far_tss: .long 0
     .word SEL_TSS
 resume32: .long unexpected
