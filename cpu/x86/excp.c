@@ -135,9 +135,10 @@ static void frame_write(struct x86_cpu *cpu, gva_t lin, uint64_t v, unsigned siz
 }
 
 /* Linear address of a legacy-mode stack slot in segment cache @ss, with the
- * limit check (expand-up or expand-down, SDM Vol. 3A 5.3); #SS(@err). */
-static gva_t legacy_stack_lin(struct x86_cpu *cpu, const struct x86_seg *ss, uint64_t off,
-                              unsigned size, uint32_t err)
+ * limit check (expand-up or expand-down, SDM Vol. 3A 5.3); #SS(@err).
+ * Shared with the gate calls of ops_far.c (declared in sys.h). */
+gva_t x86_legacy_stack_lin(struct x86_cpu *cpu, const struct x86_seg *ss, uint64_t off,
+                           unsigned size, uint32_t err)
 {
     uint64_t last = off + size - 1;
     if (X86_SEG_ATTR_TYPE(ss->attr) & X86_TYPE_EC) {
@@ -376,7 +377,7 @@ static void deliver_prot(struct x86_cpu *cpu, int vector, bool soft, uint32_t ex
     uint64_t mask = (ss.attr & X86_SEG_ATTR_DB) ? 0xffffffffull : 0xffffull;
     gva_t lin[10];
     for (unsigned i = 0; i < n; i++)
-        lin[i] = legacy_stack_lin(cpu, &ss, (sp - gsize * (i + 1)) & mask, gsize, ss_err);
+        lin[i] = x86_legacy_stack_lin(cpu, &ss, (sp - gsize * (i + 1)) & mask, gsize, ss_err);
     for (unsigned i = 0; i < n; i++)
         frame_write(cpu, lin[i], frame[i], gsize, new_cpl);
     x86_desc_set_accessed(cpu, caddr, &cdesc);

@@ -51,23 +51,6 @@ static uint64_t tss_read(struct x86_cpu *cpu, uint32_t off, unsigned size)
     return x86_read_sys(cpu, x86_long_mode(cpu) ? a : (uint32_t)a, size);
 }
 
-/* Linear address of the slot at @off (@size bytes) of a legacy stack whose
- * cache is @ss, with the expand-up/expand-down limit check (SDM Vol. 3A
- * 5.3); #SS(@err) outside. */
-static gva_t stack_slot(struct x86_cpu *cpu, const struct x86_seg *ss, uint64_t off, unsigned size,
-                        uint32_t err)
-{
-    uint64_t last = off + size - 1;
-    if (X86_SEG_ATTR_TYPE(ss->attr) & X86_TYPE_EC) {
-        uint64_t upper = (ss->attr & X86_SEG_ATTR_DB) ? 0xffffffffull : 0xffffull;
-        if (off <= ss->limit || last > upper)
-            x86_raise_err(cpu, X86_EXC_SS, err);
-    } else if (last > ss->limit) {
-        x86_raise_err(cpu, X86_EXC_SS, err);
-    }
-    return (uint32_t)(ss->base + off);
-}
-
 /*
  * New stack of a gate call to inner privilege @new_cpl (SDM Vol. 2A CALL
  * "MORE-PRIVILEGE", Vol. 3A 5.8.5): SS:ESP from the 16- or 32-bit TSS, or
@@ -183,7 +166,7 @@ static void call_gate(struct x86_cpu *cpu, uint16_t gsel, uint64_t g, bool call)
                     x86_raise_err(cpu, X86_EXC_SS, ss_err);
                 lin[i] = off;
             } else {
-                lin[i] = stack_slot(cpu, &ss, off, gsize, ss_err);
+                lin[i] = x86_legacy_stack_lin(cpu, &ss, off, gsize, ss_err);
             }
         }
         if (lm ? !x86_is_canonical(cpu, target) : target > x86_desc_limit(cd))

@@ -260,6 +260,17 @@ void x86_op_jmpf_ptr(struct x86_cpu *cpu, const struct x86_insn *insn);      /* 
 void x86_op_callf_ptr(struct x86_cpu *cpu, const struct x86_insn *insn);     /* 9A */
 void x86_op_retf(struct x86_cpu *cpu, const struct x86_insn *insn);          /* CA CB */
 
+/* excp.c (stack slots shared with ops_far.c's gate calls) */
+/**
+ * Linear address of the @size-byte slot at offset @off of a legacy
+ * (non-64-bit) stack whose segment cache is @ss, after the expand-up or
+ * expand-down limit check of SDM Vol. 3A 5.3 (an expand-down stack's upper
+ * bound is 0xFFFF or 0xFFFFFFFF by its B bit). Raises #SS(@err) when any
+ * byte is outside the limit. Used by interrupt delivery (excp.c) and gate
+ * calls (ops_far.c). */
+gva_t x86_legacy_stack_lin(struct x86_cpu *cpu, const struct x86_seg *ss, uint64_t off,
+                           unsigned size, uint32_t err);
+
 /* task.c (SDM Vol. 3A ch. 7; legacy protected mode only) */
 
 /** What started a task switch (SDM Vol. 3A 7.3, Table 7-2: busy flag, NT, link). */
